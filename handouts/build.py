@@ -1,0 +1,141 @@
+"""Plan which leaflets to make, then make them.
+
+`plan()` checks every name and every input before anything is written, so a
+mistake anywhere stops the whole build with nothing half done. `run()` renders
+and writes, reporting progress through a callback (the CLI draws the progress).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .clinic import Clinic, load_clinic
+from .content import Library, not_found
+from .errors import ContentError, UserError
+from .output import check_writable, output_path, write_atomic
+from .paths import styles_dir
+from .pdf import Renderer
+from .templating import Page, build_context, make_env, render_html, template_roots
+
+PAPERS = ("a4", "letter")
+
+
+def available_styles() -> list[str]:
+    return sorted(p.stem for p in styles_dir().glob("*.css"))
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What the user asked for; None means "the clinic's default"."""
+
+    treatments: Sequence[str]
+    lang: str | None = None
+    style: str | None = None
+    paper: str | None = None
+    clinic: str | None = None
+    out_dir: Path = Path("output")
+
+
+@dataclass(frozen=True)
+class Job:
+    treatment: str
+    lang: str
+    style: str
+    paper: str
+    clinic: Clinic
+    path: Path
+
+
+@dataclass
+class Result:
+    job: Job
+    pages: int
+    size: int
+    warnings: list[str] = field(default_factory=list)
+
+    def report(self) -> dict:
+        return {
+            "treatment": self.job.treatment,
+            "lang": self.job.lang,
+            "style": self.job.style,
+            "clinic": self.job.clinic.name,
+            "paper": self.job.paper,
+            "path": str(self.job.path),
+            "pages": self.pages,
+            "bytes": self.size,
+            "warnings": self.warnings,
+        }
+
+
+def plan(library: Library, selection: Selection) -> list[Job]:
+    """Resolve defaults, check every name and load every input; raise before writing anything."""
+    clinic = load_clinic(selection.clinic)
+    defaults = clinic.brand.defaults
+    lang = selection.lang or defaults.language
+    style = selection.style or defaults.style
+    paper = (selection.paper or defaults.paper).lower()
+    if style not in available_styles():
+        raise not_found("style", style, available_styles())
+    if paper not in PAPERS:
+        raise not_found("paper size", paper, PAPERS)
+    if not selection.treatments:
+        raise UserError("Name at least one treatment, or use --all. 'handouts list' shows them.")
+    for treatment in selection.treatments:
+        library.require(treatment, lang)
+
+    problems = []
+    jobs = []
+    for treatment in dict.fromkeys(selection.treatments):
+        try:
+            library.handout(treatment, lang)
+        except ContentError as exc:
+            problems.extend(exc.problems)
+        path = output_path(selection.out_dir, clinic.name, lang, treatment, style, paper)
+        check_writable(path)
+        jobs.append(Job(treatment, lang, style, paper, clinic, path))
+    try:
+        library.labels(lang)
+    except ContentError as exc:
+        problems.extend(exc.problems)
+    if problems:
+        raise ContentError(problems)
+    return jobs
+
+
+def render_job(library: Library, job: Job, renderer: Renderer, env=None):
+    """The PDF for one job, in memory."""
+    env = env or make_env(job.clinic)
+    handout = library.handout(job.treatment, job.lang)
+    context = build_context(
+        library, job.treatment, job.lang, handout, job.clinic, Page(job.paper, job.style)
+    )
+    html = render_html(env, context)
+    return renderer.render(
+        html,
+        base_url=job.clinic.folder,
+        roots=template_roots(job.clinic),
+        stylesheets=[styles_dir() / f"{job.style}.css"],
+        what=f"{job.treatment} ({job.lang}, {job.style}, {job.paper})",
+    )
+
+
+def run(
+    library: Library,
+    jobs: Sequence[Job],
+    on_progress: Callable[[int, int, Result], None] | None = None,
+) -> list[Result]:
+    """Render and write every job; the first failure stops the build with a clear error."""
+    results = []
+    envs: dict[Path, object] = {}
+    with Renderer() as renderer:
+        for index, job in enumerate(jobs, start=1):
+            env = envs.setdefault(job.clinic.folder, make_env(job.clinic))
+            pdf = render_job(library, job, renderer, env)
+            write_atomic(job.path, pdf.data)
+            result = Result(job, pdf.pages, len(pdf.data), pdf.warnings)
+            results.append(result)
+            if on_progress:
+                on_progress(index, len(jobs), result)
+    return results

@@ -1,0 +1,190 @@
+"""The `handouts` command. It parses, calls the core, and prints; nothing else."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from . import __version__
+from .errors import UserError
+
+app = typer.Typer(
+    name="handouts",
+    help=(
+        "Make printable PDF leaflets for patients having scar treatment, "
+        "branded for your clinic.\n\n"
+        "Start with 'handouts list' to see what is available, then "
+        "'handouts build <treatment>'."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Show a user's mistake as a short message and exit non-zero; let bugs keep tracebacks."""
+    try:
+        yield
+    except UserError as exc:
+        err(f"Error: {exc}")
+        raise typer.Exit(int(exc.exit_status)) from None
+
+
+ContentOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--content",
+        help="Use this content folder instead of the one that comes with handouts.",
+        show_default=False,
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for other programs.")]
+
+
+def _library(content: Path | None):
+    from .content import Library
+    from .paths import content_dir
+
+    return Library(content if content is not None else content_dir())
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"handouts {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    pass
+
+
+@app.command("list")
+def list_command(content: ContentOpt = None, as_json: JsonOpt = False) -> None:
+    """Show the treatments, languages, styles and clinics you can build."""
+    from .build import PAPERS, available_styles
+    from .clinic import bundled_clinics
+
+    with user_errors():
+        library = _library(content)
+        treatments = []
+        for treatment in library.treatments():
+            titles = {
+                lang: library.handout(treatment, lang).title
+                for lang in library.languages_of(treatment)
+                if lang in library.ui_languages()
+            }
+            treatments.append({"id": treatment, "titles": titles})
+        info = {
+            "treatments": treatments,
+            "languages": {lang: library.labels(lang).language_name for lang in library.languages()},
+            "styles": available_styles(),
+            "papers": list(PAPERS),
+            "clinics": bundled_clinics(),
+        }
+    if as_json:
+        typer.echo(json.dumps(info, indent=2, ensure_ascii=False))
+        return
+    width = max((len(t["id"]) for t in treatments), default=10)
+    typer.echo("Treatments:")
+    for t in treatments:
+        title = t["titles"].get("en") or next(iter(t["titles"].values()), "")
+        langs = ", ".join(t["titles"])
+        typer.echo(f"  {t['id']:<{width}}  {title}  [{langs}]")
+    typer.echo("Languages:  " + ", ".join(f"{k} ({v})" for k, v in info["languages"].items()))
+    typer.echo("Styles:     " + ", ".join(info["styles"]))
+    typer.echo("Paper:      " + ", ".join(info["papers"]))
+    typer.echo("Clinics:    " + ", ".join(info["clinics"]) + "  (or a path to a clinic folder)")
+
+
+@app.command("build")
+def build_command(
+    treatments: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="One or more treatment ids, as shown by 'handouts list'.", show_default=False
+        ),
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Build every treatment.")] = False,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang", "-l", help="Language, e.g. en. Default: the clinic's.", show_default=False
+        ),
+    ] = None,
+    style: Annotated[
+        str | None,
+        typer.Option(
+            "--style", "-s", help="Style, e.g. standard. Default: the clinic's.", show_default=False
+        ),
+    ] = None,
+    clinic: Annotated[
+        str | None,
+        typer.Option(
+            "--clinic",
+            "-c",
+            help="A clinic that comes with handouts (see 'handouts list'), or the "
+            "path to your clinic folder. Default: neutral (blank lines for "
+            "your details).",
+            show_default=False,
+        ),
+    ] = None,
+    paper: Annotated[
+        str | None,
+        typer.Option("--paper", help="a4 or letter. Default: the clinic's.", show_default=False),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the PDFs into.")] = Path(
+        "output"
+    ),
+    content: ContentOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Make PDF leaflets. Files go to OUT/<clinic>/<lang>/<treatment>-<style>-<paper>.pdf."""
+    from .build import Selection, plan, run
+
+    with user_errors():
+        library = _library(content)
+        if all_ and treatments:
+            raise UserError("Give treatment names or --all, not both.")
+        chosen = library.treatments() if all_ else (treatments or [])
+        selection = Selection(
+            chosen, lang=lang, style=style, paper=paper, clinic=clinic, out_dir=out
+        )
+        jobs = plan(library, selection)
+
+        def progress(index: int, total: int, result) -> None:
+            if not as_json:
+                typer.echo(f"{result.job.path}  ({result.pages} pages)")
+            for warning in result.warnings:
+                err(f"Warning: {result.job.treatment}: {warning}")
+            if total > 1 and sys.stderr.isatty():
+                err(f"[{index}/{total}] done")
+
+        results = run(library, jobs, on_progress=progress)
+    if as_json:
+        typer.echo(json.dumps([r.report() for r in results], indent=2, ensure_ascii=False))
+
+
+def main() -> None:
+    app(prog_name="handouts")
+
+
+if __name__ == "__main__":
+    main()

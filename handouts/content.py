@@ -1,0 +1,219 @@
+"""Find, load and validate the leaflet content.
+
+A content folder looks like this::
+
+    content/
+      references.yaml                    every source a leaflet may cite
+      ui/<lang>.yaml                     headings and labels for one language
+      treatments/<treatment>/<lang>.yaml one leaflet in one language
+
+Problems are collected across files and reported together as `file:line: field: message`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from .errors import ContentError, NotFoundError, Problem, UserError
+from .models import HANDOUT_KINDS, LANG_TAG, TREATMENT_ID, Bibliography, HandoutBase, Labels
+from .yamlfile import field_name, line_of, load_model, load_yaml, validate_tree
+
+SOURCE_LANG = "en"
+
+
+def not_found(what: str, name: str, choices: Iterable[str], hint: str = "") -> NotFoundError:
+    """A one-line message naming what exists, with the nearest match first."""
+    choices = sorted(choices)
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+    msg = f"There is no {what} called '{name}'."
+    if close:
+        msg += f" Did you mean '{close[0]}'?"
+    msg += f" Available: {', '.join(choices)}." if choices else f" None are available{hint}."
+    return NotFoundError(msg)
+
+
+class Library:
+    """One content folder. Files are read only when needed, and each only once."""
+
+    def __init__(self, root: Path):
+        self.root = root.resolve()
+        if not (self.root / "treatments").is_dir():
+            raise UserError(
+                f"{root} is not a content folder: it has no 'treatments' folder inside. "
+                "Point --content at a folder laid out like the bundled 'content' folder."
+            )
+        self._handouts: dict[tuple[str, str], HandoutBase] = {}
+        self._labels: dict[str, Labels] = {}
+
+    # ---------------------------------------------------------------- what exists
+
+    def treatments(self) -> list[str]:
+        folder = self.root / "treatments"
+        return sorted(p.name for p in folder.iterdir() if p.is_dir() and TREATMENT_ID.match(p.name))
+
+    def languages_of(self, treatment: str) -> list[str]:
+        folder = self.root / "treatments" / treatment
+        return sorted(p.stem for p in folder.glob("*.yaml") if LANG_TAG.match(p.stem))
+
+    def languages(self) -> list[str]:
+        """Languages that have labels and at least one leaflet."""
+        with_text = {lang for t in self.treatments() for lang in self.languages_of(t)}
+        return sorted(with_text & set(self.ui_languages()))
+
+    def ui_languages(self) -> list[str]:
+        return sorted(p.stem for p in (self.root / "ui").glob("*.yaml") if LANG_TAG.match(p.stem))
+
+    def handout_path(self, treatment: str, lang: str) -> Path:
+        return self.root / "treatments" / treatment / f"{lang}.yaml"
+
+    def require(self, treatment: str, lang: str) -> None:
+        """Raise a NotFoundError unless this leaflet exists in this language."""
+        if treatment not in self.treatments():
+            raise not_found("treatment", treatment, self.treatments())
+        if lang not in self.languages_of(treatment):
+            raise not_found(
+                f"'{lang}' version of {treatment}; no language", lang, self.languages_of(treatment)
+            )
+        if lang not in self.ui_languages():
+            raise not_found("set of labels (content/ui) for language", lang, self.ui_languages())
+
+    # ---------------------------------------------------------------- loading
+
+    @cached_property
+    def bibliography(self) -> Bibliography:
+        return load_model(self.root / "references.yaml", Bibliography)
+
+    def labels(self, lang: str) -> Labels:
+        if lang not in self._labels:
+            if lang not in self.ui_languages():
+                raise not_found(
+                    "set of labels (content/ui) for language", lang, self.ui_languages()
+                )
+            self._labels[lang] = load_model(self.root / "ui" / f"{lang}.yaml", Labels)
+        return self._labels[lang]
+
+    def handout(self, treatment: str, lang: str) -> HandoutBase:
+        """Load and fully check one leaflet, or raise ContentError with every problem."""
+        key = (treatment, lang)
+        if key not in self._handouts:
+            self.require(treatment, lang)
+            self._handouts[key] = self._load_handout(self.handout_path(treatment, lang), lang)
+        return self._handouts[key]
+
+    def _load_handout(self, path: Path, lang: str) -> HandoutBase:
+        tree = load_yaml(path)
+        kind = tree.get("kind", "treatment") if isinstance(tree, dict) else "treatment"
+        model = HANDOUT_KINDS.get(kind)
+        if model is None:
+            line = line_of(tree, ("kind",))
+            raise ContentError(
+                [Problem(path, line, "kind", f"should be one of: {', '.join(HANDOUT_KINDS)}")]
+            )
+        problems: list[Problem] = []
+        try:
+            handout = validate_tree(tree, path, model)
+        except ContentError as exc:
+            problems.extend(exc.problems)
+            handout = None
+        problems.extend(self._cross_file_problems(tree, path, lang))
+        if problems:
+            raise ContentError(problems)
+        return handout
+
+    def _cross_file_problems(self, tree: Any, path: Path, lang: str) -> list[Problem]:
+        """Reference keys and related leaflets that point at nothing; translation records."""
+        problems = []
+        try:
+            known_refs = set(self.bibliography.references)
+        except ContentError as exc:
+            return exc.problems
+        treatments = set(self.treatments())
+        for line, field, key in _walk_refs(tree):
+            if key not in known_refs:
+                close = difflib.get_close_matches(key, sorted(known_refs), n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                problems.append(
+                    Problem(path, line, field, f"'{key}' is not in references.yaml{hint}")
+                )
+        if isinstance(tree, CommentedMap) and isinstance(tree.get("related"), CommentedSeq):
+            for i, other in enumerate(tree["related"]):
+                if isinstance(other, str) and other not in treatments:
+                    problems.append(
+                        Problem(
+                            path,
+                            tree["related"].lc.item(i)[0] + 1,
+                            field_name(("related", i)),
+                            f"there is no leaflet called '{other}'",
+                        )
+                    )
+        if isinstance(tree, dict) and lang != SOURCE_LANG and not tree.get("translation"):
+            problems.append(
+                Problem(
+                    path,
+                    1,
+                    "translation",
+                    "a translated leaflet must say where it came from "
+                    "(source_lang, source_version, method, translator)",
+                )
+            )
+        return problems
+
+    def all_problems(self) -> list[Problem]:
+        """Load every file in the folder and return every problem found."""
+        problems: list[Problem] = []
+        try:
+            self.bibliography  # noqa: B018 - loading it is the check
+        except ContentError as exc:
+            problems.extend(exc.problems)
+        for lang in self.ui_languages():
+            try:
+                self.labels(lang)
+            except ContentError as exc:
+                problems.extend(exc.problems)
+        folder = self.root / "treatments"
+        for entry in sorted(folder.iterdir()):
+            if entry.is_dir() and not TREATMENT_ID.match(entry.name):
+                problems.append(
+                    Problem(
+                        entry,
+                        None,
+                        "",
+                        "folder name should use lowercase letters, digits "
+                        "and hyphens, like 'steroid-injections'",
+                    )
+                )
+        for treatment in self.treatments():
+            for file in sorted((folder / treatment).iterdir()):
+                if file.suffix != ".yaml" or not LANG_TAG.match(file.stem):
+                    problems.append(
+                        Problem(file, None, "", "should be named <language>.yaml, like en.yaml")
+                    )
+            for lang in self.languages_of(treatment):
+                try:
+                    self.handout(treatment, lang)
+                except ContentError as exc:
+                    problems.extend(exc.problems)
+                except UserError as exc:
+                    problems.append(Problem(self.handout_path(treatment, lang), None, "", str(exc)))
+        return problems
+
+
+def _walk_refs(node: Any, path: tuple = ()) -> Iterable[tuple[int, str, str]]:
+    """Yield (line, field, key) for every reference key in a leaflet's YAML tree."""
+    if isinstance(node, CommentedMap):
+        for key, value in node.items():
+            if key in ("refs", "references") and isinstance(value, CommentedSeq):
+                for i, item in enumerate(value):
+                    if isinstance(item, str):
+                        yield value.lc.item(i)[0] + 1, field_name((*path, key, i)), item
+            else:
+                yield from _walk_refs(value, (*path, key))
+    elif isinstance(node, CommentedSeq):
+        for i, item in enumerate(node):
+            yield from _walk_refs(item, (*path, i))

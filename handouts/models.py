@@ -1,0 +1,320 @@
+"""The shapes of every input file, as pydantic models.
+
+Every model forbids unknown fields, so a misspelt field name is an error with its
+line number rather than text that silently goes missing from a leaflet.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from string import Formatter
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+TREATMENT_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+LANG_TAG = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+RefKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+
+
+def _no_control_chars(value: str) -> str:
+    if any(ord(ch) < 32 and ch not in "\n\t" for ch in value):
+        raise ValueError("contains an invisible control character; retype this line")
+    return value
+
+
+CleanText = Annotated[Text, AfterValidator(_no_control_chars)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- content
+
+
+class Point(Strict):
+    """One sentence or bullet of a leaflet, with the references it rests on.
+
+    In YAML a point is either plain text, or `text:` plus `refs: [KEY, ...]`.
+    The refs are for reviewers; the leaflet prints the handout's reference list.
+    """
+
+    text: CleanText
+    refs: list[RefKey] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, data: Any) -> Any:
+        return {"text": data} if isinstance(data, str) else data
+
+
+Points = Annotated[list[Point], Field(min_length=1)]
+
+
+class SideEffects(Strict):
+    common: Points
+    rare_serious: Points
+
+
+class Review(Strict):
+    version: Text
+    last_reviewed: date
+    next_review: date
+    reviewed_by: CleanText | None = None
+    open_items: list[CleanText] = []  # questions still to settle; never printed
+
+    @model_validator(mode="after")
+    def _order(self) -> Review:
+        if self.next_review <= self.last_reviewed:
+            raise ValueError("next_review must be later than last_reviewed")
+        return self
+
+
+class Translation(Strict):
+    """Where a translated leaflet came from; required on every non-source language."""
+
+    source_lang: Annotated[str, StringConstraints(pattern=LANG_TAG.pattern)]
+    source_version: Text
+    method: CleanText  # e.g. "translated by a professional translator from the English v1.0"
+    translator: CleanText
+    clinically_reviewed: bool = False
+    reviewed_by: CleanText | None = None
+
+
+class Section(Strict):
+    """A free-form section of a guide leaflet: a heading and its points."""
+
+    heading: CleanText
+    intro: CleanText | None = None
+    points: Points
+    numbered: bool = False  # print the points as numbered steps
+
+
+class HandoutBase(Strict):
+    """What every leaflet has, whatever its kind."""
+
+    kind: Literal["treatment", "guide"]
+    title: CleanText
+    subtitle: CleanText | None = None
+    purpose: CleanText
+    key_points: Annotated[list[Point], Field(min_length=2, max_length=6)]
+    call_clinic: Points
+    emergency: list[Point] = []  # signs that need emergency services, where there are any
+    questions: Points
+    related: list[Annotated[str, StringConstraints(pattern=TREATMENT_ID.pattern)]] = []
+    references: Annotated[list[RefKey], Field(min_length=1)]
+    review: Review
+    translation: Translation | None = None
+
+    @field_validator("purpose")
+    @classmethod
+    def _one_sentence(cls, value: str) -> str:
+        if len(re.findall(r"[.!?](?:\s|$)", value)) > 1:
+            raise ValueError("should be one sentence that says what the leaflet is for")
+        return value
+
+    def cited_keys(self) -> list[str]:
+        """Every reference key used anywhere in the leaflet, in order of first use."""
+        keys = list(self.references)
+        for point in self.all_points():
+            keys.extend(point.refs)
+        return list(dict.fromkeys(keys))
+
+    def body_groups(self) -> list[list[Point]]:
+        raise NotImplementedError
+
+    def all_points(self) -> list[Point]:
+        groups = [self.key_points, *self.body_groups(), self.call_clinic, self.emergency]
+        return [point for group in [*groups, self.questions] for point in group]
+
+
+class TreatmentHandout(HandoutBase):
+    """A leaflet about one treatment: `content/treatments/<id>/<lang>.yaml`."""
+
+    kind: Literal["treatment"] = "treatment"
+    helps: Points
+    not_for: Points
+    what_happens: Points
+    sessions: Points
+    recovery: Points
+    side_effects: SideEffects
+    aftercare: Points
+
+    def body_groups(self) -> list[list[Point]]:
+        return [
+            self.helps,
+            self.not_for,
+            self.what_happens,
+            self.sessions,
+            self.recovery,
+            self.side_effects.common,
+            self.side_effects.rare_serious,
+            self.aftercare,
+        ]
+
+
+class GuideHandout(HandoutBase):
+    """A general leaflet (types of scars, caring for a scar) made of free-form sections."""
+
+    kind: Literal["guide"]
+    sections: Annotated[list[Section], Field(min_length=1)]
+
+    def body_groups(self) -> list[list[Point]]:
+        return [section.points for section in self.sections]
+
+
+HANDOUT_KINDS: dict[str, type[HandoutBase]] = {
+    "treatment": TreatmentHandout,
+    "guide": GuideHandout,
+}
+Handout = TreatmentHandout | GuideHandout
+
+
+class Reference(Strict):
+    short: CleanText  # printed on the leaflet
+    full: CleanText | None = None
+    url: CleanText | None = None
+    secondary: bool = False  # a clinic, commercial or secondary page: rough figures only
+
+
+class Bibliography(Strict):
+    """`content/references.yaml`: every source a leaflet may cite, by key."""
+
+    references: dict[RefKey, Reference]
+
+
+def _placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in Formatter().parse(text) if name}
+
+
+def _needs(*names: str):
+    def check(value: str) -> str:
+        try:
+            found = _placeholders(value)
+        except ValueError:
+            raise ValueError("has an unmatched { or }") from None
+        missing = [n for n in names if n not in found]
+        extra = sorted(found - set(names))
+        if missing:
+            raise ValueError(f"must contain {', '.join('{' + n + '}' for n in missing)}")
+        if extra:
+            raise ValueError(
+                f"uses {', '.join('{' + n + '}' for n in extra)}, which handouts cannot fill in"
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+class Headings(Strict):
+    key_points: Text
+    helps: Text
+    not_for: Text
+    what_happens: Text
+    sessions: Text
+    recovery: Text
+    side_effects: Text
+    side_effects_common: Text
+    side_effects_rare: Text
+    aftercare: Text
+    call_clinic: Text
+    emergency: Text
+    questions: Text
+    related: Text
+    references: Text
+    contact: Text
+
+
+class Labels(Strict):
+    """`content/ui/<lang>.yaml`: every word the templates print that is not leaflet content."""
+
+    language_name: Text
+    direction: Literal["ltr", "rtl"] = "ltr"
+    headings: Headings
+    months: Annotated[list[Text], Field(min_length=12, max_length=12)]
+    date_format: Annotated[Text, _needs("day", "month", "year")]
+    page_of: Annotated[Text, _needs("page", "pages")]
+    last_reviewed: Annotated[Text, _needs("date")]
+    next_review: Annotated[Text, _needs("date")]
+    version: Annotated[Text, _needs("version")]
+    phone: Text
+    after_hours: Text
+    email: Text
+    website: Text
+    address: Text
+    clinic_name: Text
+    write_here: Text
+    emergency_call: Annotated[Text, _needs("number")]
+    emergency_generic: Annotated[Text, _needs("number")]
+    emergency_services: Text  # said instead of a number when the clinic gives none
+    references_note: Text
+    translation_notice: Text
+    logo_of: Annotated[Text, _needs("clinic")]
+
+
+# --------------------------------------------------------------------------- clinics
+
+
+def _hex(value: str) -> str:
+    if not HEX_COLOUR.match(value):
+        raise ValueError("should be a colour written as # and six hex digits, for example #1f5f8b")
+    return value.lower()
+
+
+Colour = Annotated[str, AfterValidator(_hex)]
+
+
+class ClinicMeta(Strict):
+    name: CleanText | None = None
+    department: CleanText | None = None
+
+
+class Contact(Strict):
+    phone: CleanText | None = None
+    after_hours: CleanText | None = None
+    email: CleanText | None = None
+    website: CleanText | None = None
+    address: list[CleanText] = []
+    emergency_number: Annotated[str, StringConstraints(pattern=r"^[0-9]{2,4}$")] | None = None
+
+
+class Logo(Strict):
+    path: CleanText  # relative to the clinic folder
+    alt: CleanText
+
+
+class Colours(Strict):
+    primary: Colour = "#1d4f73"  # headings, rules, the "when to call us" box
+    text: Colour = "#1a1a1a"
+    background: Colour = "#ffffff"
+    emergency: Colour = "#a4161a"
+
+
+class ClinicDefaults(Strict):
+    language: Annotated[str, StringConstraints(pattern=LANG_TAG.pattern)] = "en"
+    paper: Literal["a4", "letter"] = "a4"
+    style: Annotated[str, StringConstraints(pattern=TREATMENT_ID.pattern)] = "standard"
+
+
+class ClinicFile(Strict):
+    """`<clinic folder>/clinic.yaml`: who the clinic is, how to reach it, how it looks."""
+
+    meta: ClinicMeta = ClinicMeta()
+    contact: Contact = Contact()
+    logo: Logo | None = None
+    color: Colours = Colours()
+    defaults: ClinicDefaults = ClinicDefaults()
+    disclaimer: CleanText | None = None

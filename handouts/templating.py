@@ -1,0 +1,187 @@
+"""Turn a leaflet, its labels and a clinic into HTML with Jinja2.
+
+Templates are input, not trusted code: they run in Jinja2's sandbox with
+autoescaping and strict undefined variables. The loader looks in the clinic's
+`templates/` folder first, then in the built-in templates; `base:` reaches the
+built-in template even when the clinic overrides it, so `{{ super() }}` works.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from string import Formatter
+from typing import Any
+
+from jinja2 import (
+    ChoiceLoader,
+    FileSystemLoader,
+    PrefixLoader,
+    StrictUndefined,
+    TemplateError,
+    TemplateNotFound,
+    TemplateSyntaxError,
+    UndefinedError,
+)
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from markupsafe import Markup, escape
+
+from . import __version__
+from .clinic import Clinic
+from .content import Library
+from .errors import RenderError
+from .models import HandoutBase, Labels
+from .paths import templates_dir
+
+PAGE_SIZES = {"a4": "A4", "letter": "letter"}
+
+
+def make_env(clinic: Clinic) -> SandboxedEnvironment:
+    """A fresh, sandboxed template environment for one clinic (never shared globally)."""
+    builtin = str(templates_dir())
+    search = [str(clinic.template_dir)] if clinic.template_dir.is_dir() else []
+    loader = ChoiceLoader(
+        [
+            FileSystemLoader([*search, builtin]),
+            PrefixLoader({"base": FileSystemLoader(builtin)}, delimiter=":"),
+        ]
+    )
+    env = SandboxedEnvironment(
+        loader=loader,
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["rich"] = rich_text
+    env.filters["fill"] = fill
+    env.filters["css_string"] = css_string
+    return env
+
+
+def candidate_templates(treatment: str, style: str) -> list[str]:
+    """Templates tried for a leaflet, most specific first."""
+    return [f"{treatment}.{style}.html", f"{style}.html", "handout.html"]
+
+
+# --------------------------------------------------------------------------- filters
+
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+
+
+def rich_text(value: str) -> Markup:
+    """Escape text, then allow `**bold**` and nothing else."""
+    return Markup(_BOLD.sub(r"<strong>\1</strong>", str(escape(value))))
+
+
+def fill(template: str, **values: Any) -> str:
+    """Fill `{name}` slots in a label; values are escaped later by autoescaping."""
+    return template.format_map({k: str(v) for k, v in values.items()})
+
+
+def css_string(value: str) -> Markup:
+    """A quoted CSS string that cannot end the string or the <style> element early."""
+    out = []
+    for ch in str(value):
+        if ch in '"\\<>&' or ord(ch) < 32:
+            out.append(f"\\{ord(ch):x} ")
+        else:
+            out.append(ch)
+    return Markup('"' + "".join(out) + '"')
+
+
+def css_counter_content(label: str) -> Markup:
+    """`Page {page} of {pages}` -> `"Page " counter(page) " of " counter(pages)`, in any order."""
+    parts = []
+    for literal, name, _, _ in Formatter().parse(label):
+        if literal:
+            parts.append(css_string(literal))
+        if name:
+            parts.append(Markup(f"counter({name})"))
+    return Markup(" ").join(parts)
+
+
+# --------------------------------------------------------------------------- context
+
+
+@dataclass(frozen=True)
+class Page:
+    paper: str  # a4 | letter
+    style: str
+
+
+def format_date(day: date, labels: Labels) -> str:
+    return labels.date_format.format(day=day.day, month=labels.months[day.month - 1], year=day.year)
+
+
+def build_context(
+    library: Library,
+    treatment: str,
+    lang: str,
+    handout: HandoutBase,
+    clinic: Clinic,
+    page: Page,
+) -> dict[str, Any]:
+    labels = library.labels(lang)
+    bibliography = library.bibliography.references
+    related = []
+    for other in handout.related:
+        langs = library.languages_of(other)
+        source = lang if lang in langs else (langs[0] if langs else None)
+        if source is not None:
+            related.append({"id": other, "title": library.handout(other, source).title})
+    contact = clinic.brand.contact
+    emergency_number = contact.emergency_number or labels.emergency_services
+    return {
+        "treatment": treatment,
+        "lang": lang,
+        "dir": labels.direction,
+        "handout": handout,
+        "labels": labels,
+        "h": labels.headings,
+        "clinic": clinic.brand,
+        "clinic_name": clinic.display_name,
+        "logo_uri": clinic.logo_uri,
+        "contact": contact,
+        "emergency_number": emergency_number,
+        "colors": clinic.brand.color,
+        "page": page,
+        "page_size": PAGE_SIZES[page.paper],
+        "references": [bibliography[key] for key in handout.references],
+        "related": related,
+        "last_reviewed": format_date(handout.review.last_reviewed, labels),
+        "next_review": format_date(handout.review.next_review, labels),
+        "page_counter": css_counter_content(labels.page_of),
+        "keywords": ", ".join(["scar", treatment, handout.title]),
+        "generator": f"handouts {__version__}",
+        "needs_translation_review": bool(
+            handout.translation and not handout.translation.clinically_reviewed
+        ),
+    }
+
+
+def render_html(env: SandboxedEnvironment, context: dict[str, Any]) -> str:
+    """Render the most specific template for this leaflet; template mistakes become RenderErrors."""
+    names = candidate_templates(context["treatment"], context["page"].style)
+    try:
+        template = env.select_template(names)
+        return template.render(context)
+    except TemplateSyntaxError as exc:
+        where = f"{exc.filename or exc.name}:{exc.lineno}"
+        raise RenderError(f"{where}: template error: {exc.message}") from None
+    except TemplateNotFound as exc:
+        raise RenderError(
+            f"template '{exc.name}' was not found (looked for: {', '.join(names)})"
+        ) from None
+    except SecurityError as exc:
+        raise RenderError(f"a template tried something that is not allowed: {exc}") from None
+    except UndefinedError as exc:
+        raise RenderError(f"a template uses something that does not exist: {exc.message}") from None
+    except TemplateError as exc:
+        raise RenderError(f"template error: {exc}") from None
+
+
+def template_roots(clinic: Clinic) -> list[Path]:
+    return [templates_dir(), clinic.folder]
