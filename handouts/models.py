@@ -208,12 +208,15 @@ def _needs(*names: str):
             raise ValueError("has an unmatched { or }") from None
         missing = [n for n in names if n not in found]
         extra = sorted(found - set(names))
+        faults = []
         if missing:
-            raise ValueError(f"must contain {', '.join('{' + n + '}' for n in missing)}")
+            faults.append(f"must contain {', '.join('{' + n + '}' for n in missing)}")
         if extra:
-            raise ValueError(
+            faults.append(
                 f"uses {', '.join('{' + n + '}' for n in extra)}, which handouts cannot fill in"
             )
+        if faults:
+            raise ValueError("; ".join(faults))
         return value
 
     return AfterValidator(check)

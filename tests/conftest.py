@@ -1,0 +1,77 @@
+"""Shared fixtures. Rendered PDFs are built once per test session and shared."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pdfplumber
+import pypdf
+import pytest
+
+from handouts.build import Selection, plan, run
+from handouts.content import Library
+from handouts.paths import clinics_dir, content_dir
+
+TREATMENT = "steroid-injections"
+
+
+@dataclass
+class Built:
+    path: Path
+    data: bytes
+    pages: int
+
+    @property
+    def reader(self) -> pypdf.PdfReader:
+        return pypdf.PdfReader(self.path)
+
+    def page_texts(self) -> list[str]:
+        with pdfplumber.open(self.path) as pdf:
+            return [page.extract_text() or "" for page in pdf.pages]
+
+    def text(self) -> str:
+        return "\n".join(self.page_texts())
+
+
+def build_one(out: Path, treatment=TREATMENT, clinic=None, paper=None, content=None) -> Built:
+    library = Library(content or content_dir())
+    jobs = plan(library, Selection([treatment], clinic=clinic, paper=paper, out_dir=out))
+    [result] = run(library, jobs)
+    return Built(result.job.path, result.job.path.read_bytes(), result.pages)
+
+
+@pytest.fixture(scope="session")
+def riverside_a4(tmp_path_factory) -> Built:
+    return build_one(tmp_path_factory.mktemp("riverside"), clinic="riverside-dermatology")
+
+
+@pytest.fixture(scope="session")
+def neutral_letter(tmp_path_factory) -> Built:
+    return build_one(tmp_path_factory.mktemp("neutral"), paper="letter")
+
+
+@pytest.fixture
+def content_copy(tmp_path) -> Path:
+    """A private copy of the bundled content, safe to break."""
+    target = tmp_path / "content"
+    shutil.copytree(content_dir(), target)
+    return target
+
+
+@pytest.fixture
+def clinic_copy(tmp_path) -> Path:
+    """A private copy of the example clinic, safe to break."""
+    target = tmp_path / "my-clinic"
+    shutil.copytree(clinics_dir() / "riverside-dermatology", target)
+    return target
+
+
+def replace_in(path: Path, old: str, new: str) -> int:
+    """Edit a copied file; returns the 1-based line where the change landed."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    line = text[: text.index(old)].count("\n") + 1
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return line
