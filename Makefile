@@ -1,0 +1,47 @@
+# The two commands in the README:
+#   make examples   install everything and build the example leaflets into output/
+#   make test       install everything and run the tests (CI runs this too)
+PYTHON ?= python3
+PIP = PIP_BREAK_SYSTEM_PACKAGES=1 PIP_DISABLE_PIP_VERSION_CHECK=1 $(PYTHON) -m pip install -q
+HANDOUTS = $(PYTHON) -m handouts
+
+.PHONY: examples test install install-test lint format docs bench clean
+
+examples: install
+	$(HANDOUTS) build --all --clinic riverside-dermatology
+	$(HANDOUTS) build --all
+
+test: install-test
+	$(PYTHON) -m pytest -n 2
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m ruff format --check .
+
+install:
+	bash scripts/install-system-deps.sh
+	$(PIP) -e .
+
+install-test:
+	bash scripts/install-system-deps.sh
+	$(PIP) -e ".[test]"
+
+lint:
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m ruff format --check .
+
+format:
+	$(PYTHON) -m ruff check --fix .
+	$(PYTHON) -m ruff format .
+
+# The page pictures in docs/ (needs pdftoppm from poppler-utils).
+docs: install
+	bash scripts/install-system-deps.sh poppler-utils
+	$(HANDOUTS) build steroid-injections --clinic riverside-dermatology -o build/docs
+	pdftoppm -r 60 -png -singlefile -f 1 -l 1 build/docs/riverside-dermatology/en/steroid-injections-standard-a4.pdf docs/images/steroid-injections-riverside-page1
+	$(HANDOUTS) build steroid-injections -o build/docs
+	pdftoppm -r 60 -png -singlefile -f 3 -l 3 build/docs/neutral/en/steroid-injections-standard-a4.pdf docs/images/steroid-injections-neutral-page3
+
+bench: install-test
+	$(PYTHON) benchmarks/bench_build.py
+
+clean:
+	rm -rf output build dist .pytest_cache
