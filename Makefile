@@ -5,14 +5,14 @@ PYTHON ?= python3
 PIP = PIP_BREAK_SYSTEM_PACKAGES=1 PIP_DISABLE_PIP_VERSION_CHECK=1 $(PYTHON) -m pip install -q
 HANDOUTS = $(PYTHON) -m handouts
 
-.PHONY: examples test install install-test lint format docs bench clean
+.PHONY: examples test install install-test lint format docs bench schemas clean
 
 examples: install
 	$(HANDOUTS) build --all --clinic riverside-dermatology
 	$(HANDOUTS) build --all
 
 test: install-test
-	$(PYTHON) -m pytest -n 2
+	$(PYTHON) -m pytest -n 2 --dist loadfile
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m ruff format --check .
 
@@ -39,6 +39,11 @@ docs: install
 	pdftoppm -r 60 -png -singlefile -f 1 -l 1 build/docs/riverside-dermatology/en/steroid-injections-standard-a4.pdf docs/images/steroid-injections-riverside-page1
 	$(HANDOUTS) build steroid-injections -o build/docs
 	pdftoppm -r 60 -png -singlefile -f 3 -l 3 build/docs/neutral/en/steroid-injections-standard-a4.pdf docs/images/steroid-injections-neutral-page3
+
+# Editor schemas in schemas/ (a test fails when they are out of date).
+schemas:
+	for kind in leaflet clinic labels references; do \
+	  $(HANDOUTS) schema $$kind -o schemas/$$kind.schema.json; done
 
 bench: install-test
 	$(PYTHON) benchmarks/bench_build.py

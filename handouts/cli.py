@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from . import __version__
-from .errors import UserError
+from .errors import ExitStatus, UserError
 
 app = typer.Typer(
     name="handouts",
@@ -180,6 +180,95 @@ def build_command(
         results = run(library, jobs, on_progress=progress)
     if as_json:
         typer.echo(json.dumps([r.report() for r in results], indent=2, ensure_ascii=False))
+
+
+@app.command("check")
+def check_command(
+    content: ContentOpt = None,
+    clinic: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--clinic",
+            "-c",
+            help="Also check this clinic (a bundled name or a folder); repeat for more. "
+            "Default: the clinics that come with handouts.",
+            show_default=False,
+        ),
+    ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Treat overdue reviews and hard-to-read leaflets as errors, not warnings.",
+        ),
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check all leaflets (and clinics) before printing. Exit code 0 means no errors."""
+    from .check import MAX_AVERAGE_GRADE, MAX_GRADE, check
+
+    with user_errors():
+        report = check(_library(content), clinic or (), strict=strict)
+    if as_json:
+        typer.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+    else:
+        if report.readability:
+            width = max(len(r.treatment) for r in report.readability)
+            typer.echo(f"{'Leaflet':<{width}}  lang  words  grade  SMOG")
+            for r in report.readability:
+                flag = "  (too hard)" if r.fk_grade > MAX_GRADE else ""
+                typer.echo(
+                    f"{r.treatment:<{width}}  {r.lang:<4}  {r.words:>5}  "
+                    f"{r.fk_grade:>5.1f}  {r.smog:>4.1f}{flag}"
+                )
+            typer.echo(
+                f"Average grade {report.average_grade} (limits: each leaflet "
+                f"{MAX_GRADE}, average {MAX_AVERAGE_GRADE}; Flesch-Kincaid)"
+            )
+        for problem in report.warnings:
+            err(f"Warning: {problem}")
+        for problem in report.errors:
+            err(f"Error: {problem}")
+        clinics = ", ".join(report.checked_clinics) or "none"
+        summary = (
+            f"Checked {report.checked_leaflets} leaflets and clinics: {clinics}. "
+            f"{len(report.errors)} errors, {len(report.warnings)} warnings."
+        )
+        err(summary) if report.errors else typer.echo(summary)
+    if not report.ok:
+        raise typer.Exit(int(ExitStatus.ERROR))
+
+
+@app.command("schema")
+def schema_command(
+    kind: Annotated[
+        str,
+        typer.Argument(help="Which file: leaflet, clinic, labels or references."),
+    ] = "leaflet",
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write the schema to this file instead of printing.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Print the JSON Schema of a content file, for editor autocomplete and checks."""
+    from .content import not_found
+    from .output import write_text_safely
+    from .schema import MARK, SCHEMAS, schema_text
+
+    with user_errors():
+        if kind not in SCHEMAS:
+            raise not_found("kind of file", kind, SCHEMAS)
+        text = schema_text(kind)
+        if output is None:
+            typer.echo(text, nl=False)
+        else:
+            write_text_safely(output, text, marker=MARK)
+            typer.echo(str(output))
 
 
 def main() -> None:

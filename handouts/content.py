@@ -50,6 +50,7 @@ class Library:
             )
         self._handouts: dict[tuple[str, str], HandoutBase] = {}
         self._labels: dict[str, Labels] = {}
+        self._trees: dict[Path, Any] = {}
 
     # ---------------------------------------------------------------- what exists
 
@@ -106,8 +107,12 @@ class Library:
             self._handouts[key] = self._load_handout(self.handout_path(treatment, lang), lang)
         return self._handouts[key]
 
+    def line(self, treatment: str, lang: str, loc: tuple) -> int | None:
+        """The line of a field in a leaflet that has been loaded."""
+        return line_of(self._trees.get(self.handout_path(treatment, lang)), loc)
+
     def _load_handout(self, path: Path, lang: str) -> HandoutBase:
-        tree = load_yaml(path)
+        tree = self._trees[path] = load_yaml(path)
         kind = tree.get("kind", "treatment") if isinstance(tree, dict) else "treatment"
         model = HANDOUT_KINDS.get(kind)
         if model is None:

@@ -60,6 +60,15 @@ class Point(Strict):
     def _from_text(cls, data: Any) -> Any:
         return {"text": data} if isinstance(data, str) else data
 
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema, handler):
+        """In editors, a point may be plain text as well as `text:` + `refs:`."""
+        as_object = dict(handler.resolve_ref_schema(handler(core_schema)))
+        return {
+            "anyOf": [{"type": "string", "minLength": 1}, as_object],
+            "description": "Plain text, or text: plus refs: [reference keys]",
+        }
+
 
 Points = Annotated[list[Point], Field(min_length=1)]
 
@@ -136,6 +145,15 @@ class HandoutBase(Strict):
     def body_groups(self) -> list[list[Point]]:
         raise NotImplementedError
 
+    def printed_text(self) -> list[str]:
+        """Every sentence of the leaflet's own text as printed (not labels or references)."""
+        texts = [self.title, self.subtitle, self.purpose, *self.extra_text()]
+        texts += [point.text.replace("**", "") for point in self.all_points()]
+        return [text for text in texts if text]
+
+    def extra_text(self) -> list[str]:
+        return []
+
     def all_points(self) -> list[Point]:
         groups = [self.key_points, *self.body_groups(), self.call_clinic, self.emergency]
         return [point for group in [*groups, self.questions] for point in group]
@@ -174,6 +192,9 @@ class GuideHandout(HandoutBase):
 
     def body_groups(self) -> list[list[Point]]:
         return [section.points for section in self.sections]
+
+    def extra_text(self) -> list[str]:
+        return [text for s in self.sections for text in (s.heading, s.intro) if text]
 
 
 HANDOUT_KINDS: dict[str, type[HandoutBase]] = {

@@ -57,8 +57,22 @@ def check_writable(path: Path) -> None:
         )
 
 
+def write_text_safely(path: Path, text: str, marker: str) -> None:
+    """Write a generated text file; replace an existing file only if it carries `marker`."""
+    if path.exists() and marker not in path.read_text(encoding="utf-8", errors="replace"):
+        raise UserError(
+            f"{path} already exists and was not made by handouts, so it was left alone. "
+            "Choose another file name."
+        )
+    _replace(path, text.encode("utf-8"))
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     check_writable(path)
+    _replace(path, data)
+
+
+def _replace(path: Path, data: bytes) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
