@@ -22,12 +22,28 @@ from urllib.parse import unquote, urlsplit
 
 from .errors import RenderError
 
-# WeasyPrint messages that mean the leaflet would be missing something.
+# WeasyPrint messages that mean the leaflet would be missing something (besides every
+# message logged at ERROR level, such as a missing `lang` or `alt` in a tagged PDF).
 FATAL_PATTERNS = re.compile(
-    r"Failed to load|Failed to handle|has no required alt|No language|no lang|"
-    r"Unable to|not found|font",
+    r"Failed to load|Failed to handle|\.notdef glyph|has no required alt|lang\b",
     re.IGNORECASE,
 )
+_MISSING_GLYPH = re.compile(
+    r"\.notdef glyph rendered for Unicode string unsupported by fonts: "
+    r"\"(.*)\" \((U\+[0-9A-F]+)\)"
+)
+
+
+def _explain(message: str) -> str:
+    """WeasyPrint's wording, made plain where we know what it means."""
+    glyph = _MISSING_GLYPH.match(message)
+    if glyph:
+        return (
+            f"no installed font has the character {glyph[1]!r} ({glyph[2]}); it would print "
+            "as an empty box. Install a font for this language (Debian: fonts-noto-core, "
+            "fonts-noto-cjk) or remove the character."
+        )
+    return message
 
 
 class BlockedURL(Exception):
@@ -176,7 +192,7 @@ def _raise_for(records: list[logging.LogRecord], what: str) -> list[str]:
     for record in records:
         message = record.getMessage()
         if record.levelno >= logging.ERROR or FATAL_PATTERNS.search(message):
-            errors.append(message)
+            errors.append(_explain(message))
         else:
             warnings.append(message)
     if errors:

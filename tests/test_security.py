@@ -113,3 +113,17 @@ def test_clinic_text_cannot_break_out_of_css_or_html(clinic_copy, tmp_path):
 
 def test_css_string_escapes_everything_dangerous():
     assert css_string('a"b\\c</style>\n') == '"a\\22 b\\5c c\\3c /style\\3e \\a "'
+
+
+def test_a_character_no_font_can_show_is_an_error(renderer, tmp_path):
+    with pytest.raises(RenderError, match=r"U\+1F9EA.*empty box"):
+        renderer.render(
+            PAGE.format("<p>Test tube \U0001f9ea</p>"), base_url=tmp_path, roots=[tmp_path]
+        )
+
+
+def test_a_page_without_a_language_is_an_error(renderer, tmp_path):
+    with pytest.raises(RenderError, match="lang"):
+        renderer.render(
+            PAGE.replace(' lang="en"', "").format(""), base_url=tmp_path, roots=[tmp_path]
+        )
