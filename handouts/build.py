@@ -116,7 +116,7 @@ def render_job(library: Library, job: Job, renderer: Renderer, env=None):
         html,
         base_url=job.clinic.folder,
         roots=template_roots(job.clinic),
-        stylesheets=[styles_dir() / f"{job.style}.css"],
+        stylesheets=[styles_dir() / f"{job.style}.css", *job.clinic.extra_css],
         what=f"{job.treatment} ({job.lang}, {job.style}, {job.paper})",
     )
 

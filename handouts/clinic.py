@@ -14,8 +14,9 @@ from __future__ import annotations
 import base64
 import colorsys
 import io
+import subprocess
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -23,7 +24,7 @@ from .content import not_found
 from .errors import ContentError, Problem, UserError
 from .models import ClinicFile
 from .paths import clinics_dir
-from .yamlfile import line_of, load_yaml, validate_tree
+from .yamlfile import field_name, line_of, load_yaml, validate_tree
 
 BRAND_FILE = "clinic.yaml"
 DEFAULT_CLINIC = "neutral"
@@ -37,13 +38,33 @@ LOGO_TYPES = {
 
 
 @dataclass(frozen=True)
+class Logo:
+    uri: str  # a data: URI, so PDFs do not depend on where the files live
+    alt: str
+    size: str
+    position: str
+
+
+@dataclass(frozen=True)
+class FontFace:
+    family: str
+    uri: str
+    weight: str
+    style: str
+
+
+@dataclass(frozen=True)
 class Clinic:
     """A loaded, checked clinic."""
 
     name: str  # the folder name; used in output paths
     folder: Path
     brand: ClinicFile
-    logo_uri: str | None  # the logo as a data: URI, so PDFs do not depend on where files live
+    colours: dict[str, str] = field(default_factory=dict)  # semantic name -> #rrggbb
+    logo: Logo | None = None
+    font_faces: tuple[FontFace, ...] = ()
+    extra_css: tuple[Path, ...] = ()
+    qr_uri: str | None = None
 
     @property
     def display_name(self) -> str | None:
@@ -72,7 +93,7 @@ def find_clinic(spec: str | None) -> Path:
         if not (candidate / BRAND_FILE).is_file():
             raise UserError(
                 f"{spec} is not a clinic folder: it has no {BRAND_FILE}. "
-                f"Copy one from a bundled clinic (handouts list shows them) and edit it."
+                "Make one with 'handouts clinic init FOLDER'."
             )
         return candidate.resolve()
     if spec not in bundled_clinics():
@@ -81,41 +102,142 @@ def find_clinic(spec: str | None) -> Path:
 
 
 def load_clinic(spec: str | None) -> Clinic:
+    """Load a clinic folder and check everything in it; raise ContentError listing every problem."""
     folder = find_clinic(spec)
     path = folder / BRAND_FILE
     tree = load_yaml(path)
     brand = validate_tree(tree, path, ClinicFile)
-    problems = contrast_problems(brand, tree, path)
-    logo_uri = None
-    if brand.logo is not None:
+    problems: list[Problem] = []
+
+    def problem(loc: tuple, message: str) -> None:
+        problems.append(Problem(path, line_of(tree, loc), field_name(loc), message))
+
+    colours = resolve_colours(brand, problem)
+    if len(colours) == len(COLOUR_ROLES):
+        for loc, message in contrast_problems(colours):
+            problem(loc, message)
+
+    logo = None
+    chosen = brand.logo.for_header()
+    for size in ("small", "medium", "large"):
+        image = getattr(brand.logo, size)
+        if image is None:
+            continue
         try:
-            logo_uri = logo_data_uri(folder, brand.logo.path)
+            uri = data_uri(folder, image.path, LOGO_TYPES, check=_check_image)
         except ValueError as exc:
-            problems.append(Problem(path, line_of(tree, ("logo", "path")), "logo.path", str(exc)))
+            problem(("logo", size, "path"), str(exc))
+            continue
+        if chosen and chosen[0] == size:
+            logo = Logo(uri, image.alt, size, brand.logo.position)
+
+    faces = []
+    for i, family in enumerate(brand.typography.fonts):
+        for j, font in enumerate(family.files):
+            try:
+                uri = data_uri(folder, font.path, FONT_TYPES, check=_check_font)
+            except ValueError as exc:
+                problem(("typography", "fonts", i, "files", j, "path"), str(exc))
+                continue
+            faces.append(FontFace(family.family, uri, str(font.weight), font.style))
+    own_families = {f.family.casefold() for f in brand.typography.fonts}
+    for role in ("base", "headings"):
+        use = getattr(brand.typography, role)
+        if use and use.family.casefold() not in own_families and not font_installed(use.family):
+            problem(
+                ("typography", role, "family"),
+                f"no font called '{use.family}' is installed on this computer; add its "
+                "files under typography.fonts, or choose an installed family",
+            )
+
+    extra = []
+    for i, relative in enumerate(brand.extra_css):
+        try:
+            extra.append(inside(folder, relative, {".css"}, "a stylesheet (.css)"))
+        except ValueError as exc:
+            problem(("extra_css", i), str(exc))
+
+    qr = qr_data_uri(brand.contact.qr_url) if brand.contact.qr_url else None
     if problems:
         raise ContentError(problems)
-    return Clinic(name=folder.name, folder=folder, brand=brand, logo_uri=logo_uri)
+    return Clinic(folder.name, folder, brand, colours, logo, tuple(faces), tuple(extra), qr)
+
+
+# --------------------------------------------------------------------------- files
+
+
+def inside(folder: Path, relative: str, suffixes, kind: str) -> Path:
+    """The file `relative` inside `folder` (links resolved); a ValueError says what is wrong."""
+    path = (folder / relative).resolve()
+    if not path.is_relative_to(folder.resolve()):
+        raise ValueError(f"'{relative}' is outside the clinic folder; put it in assets/")
+    if not path.is_file():
+        raise ValueError(f"there is no file '{relative}' in the clinic folder {folder}")
+    if path.suffix.lower() not in suffixes:
+        raise ValueError(f"'{relative}' should be {kind}")
+    return path
+
+
+def data_uri(folder: Path, relative: str, types: dict[str, str], check) -> str:
+    path = inside(folder, relative, types, _describe(types))
+    mime = types[path.suffix.lower()]
+    data = path.read_bytes()
+    check(data, mime, relative)
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def _describe(types: dict[str, str]) -> str:
+    names = sorted({suffix.lstrip(".").upper() for suffix in types} - {"JPEG"})
+    return "a " + ", ".join(names[:-1]) + " or " + names[-1] + " file"
+
+
+FONT_TYPES = {".ttf": "font/ttf", ".otf": "font/otf", ".woff": "font/woff"}
+
+
+def _check_font(data: bytes, mime: str, name: str) -> None:
+    from fontTools.ttLib import TTFont, TTLibError  # fontTools comes with WeasyPrint
+
+    try:
+        font = TTFont(io.BytesIO(data), lazy=True)
+        font["cmap"]  # a font without a character map cannot print text
+    except (TTLibError, KeyError, OSError, ValueError, AssertionError) as exc:
+        raise ValueError(f"'{name}' cannot be read as a font ({exc})") from None
+
+
+def font_installed(family: str) -> bool:
+    """Whether fontconfig knows a font family of this name."""
+    try:
+        found = subprocess.run(
+            ["fc-list", ":", "family"], capture_output=True, text=True, check=False, timeout=20
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return True  # cannot tell: do not block the build on it
+    names = {name.strip().casefold() for line in found.splitlines() for name in line.split(",")}
+    return family.casefold() in names
+
+
+def qr_data_uri(url: str) -> str:
+    """A QR code for `url` as an inline SVG data: URI (made here: no network, no files)."""
+    import segno
+
+    buffer = io.BytesIO()
+    segno.make(url, error="m", micro=False).save(
+        buffer,
+        kind="svg",
+        scale=4,
+        border=4,
+        xmldecl=False,
+        svgns=True,
+        dark="#000000",
+        light="#ffffff",
+    )
+    return f"data:image/svg+xml;base64,{base64.b64encode(buffer.getvalue()).decode('ascii')}"
 
 
 # --------------------------------------------------------------------------- logo
 
 
-def logo_data_uri(folder: Path, relative: str) -> str:
-    """Check that the logo is inside the clinic folder and decodes; return it as a data: URI."""
-    path = (folder / relative).resolve()
-    if not path.is_relative_to(folder.resolve()):
-        raise ValueError(f"'{relative}' is outside the clinic folder; put the logo in assets/")
-    if not path.is_file():
-        raise ValueError(f"there is no file '{relative}' in the clinic folder {folder}")
-    mime = LOGO_TYPES.get(path.suffix.lower())
-    if mime is None:
-        raise ValueError(f"'{relative}' should be an SVG, PNG or JPEG file")
-    data = path.read_bytes()
-    _check_decodes(data, mime, relative)
-    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
-
-
-def _check_decodes(data: bytes, mime: str, name: str) -> None:
+def _check_image(data: bytes, mime: str, name: str) -> None:
     if mime == "image/svg+xml":
         try:
             root = ElementTree.fromstring(data)
@@ -173,30 +295,50 @@ def nearest_passing(colour: str, background: str, needed: float) -> str | None:
     return None
 
 
-# (colour field, what it is used for, the ratio it needs against the background)
+COLOUR_ROLES = ("foreground", "background", "primary", "emergency")
+
+# (colour, what it is used for, the ratio it needs against the background)
 CONTRAST_RULES = [
-    ("text", "body text", 4.5),
-    ("primary", "headings and the 'when to call us' box", 4.5),
+    ("foreground", "body text", 4.5),
+    ("primary", "headings, step numbers and the 'when to call us' box", 4.5),
     ("emergency", "the emergency box", 4.5),
 ]
 
 
-def contrast_problems(brand: ClinicFile, tree, path: Path) -> list[Problem]:
-    problems = []
-    background = brand.color.background
-    for field, use, needed in CONTRAST_RULES:
-        colour = getattr(brand.color, field)
+def resolve_colours(brand: ClinicFile, problem) -> dict[str, str]:
+    """Semantic colours as #rrggbb, with palette names looked up."""
+    palette = brand.color.palette
+    resolved = {}
+    for role in COLOUR_ROLES:
+        value = getattr(brand.color, role)
+        if value.startswith("#"):
+            resolved[role] = value
+        elif value in palette:
+            resolved[role] = palette[value]
+        else:
+            known = ", ".join(sorted(palette)) or "none yet"
+            problem(
+                ("color", role),
+                f"'{value}' is not a colour in color.palette (the palette has: {known})",
+            )
+    return resolved
+
+
+def contrast_problems(colours: dict[str, str]) -> list[tuple[tuple, str]]:
+    found = []
+    background = colours["background"]
+    for role, use, needed in CONTRAST_RULES:
+        colour = colours[role]
         ratio = contrast(colour, background)
         if ratio < needed:
             better = nearest_passing(colour, background, needed)
             hint = f"; {better} is close and passes" if better else ""
-            problems.append(
-                Problem(
-                    path,
-                    line_of(tree, ("color", field)),
-                    f"color.{field}",
-                    f"{colour} on the background {background} has a contrast of {ratio:.1f}:1, "
-                    f"too low for {use} (needs {needed}:1){hint}",
+            found.append(
+                (
+                    ("color", role),
+                    f"color.{role} {colour} on color.background {background} has a "
+                    f"contrast of {ratio:.1f}:1, too low for {use} (needs {needed}:1)"
+                    f"{hint}",
                 )
             )
-    return problems
+    return found

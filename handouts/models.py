@@ -286,10 +286,13 @@ class Labels(Strict):
     emergency_services: Text  # said instead of a number when the clinic gives none
     references_note: Text
     translation_notice: Text
-    logo_of: Annotated[Text, _needs("clinic")]
+    qr_alt: Annotated[Text, _needs("url")]
+    qr_caption: Text
 
 
 # --------------------------------------------------------------------------- clinics
+# The clinic's brand file follows the shape of posit's brand.yml where it fits
+# (meta, logo, color with a palette, typography) and adds what a clinic needs.
 
 
 def _hex(value: str) -> str:
@@ -298,7 +301,19 @@ def _hex(value: str) -> str:
     return value.lower()
 
 
+def _colour_or_name(value: str) -> str:
+    if value.startswith("#"):
+        return _hex(value)
+    if not re.match(r"^[a-z][a-z0-9-]*$", value):
+        raise ValueError(
+            "should be a colour like #1f5f8b, or the name of a colour in color.palette"
+        )
+    return value
+
+
 Colour = Annotated[str, AfterValidator(_hex)]
+ColourRef = Annotated[str, AfterValidator(_colour_or_name)]
+PaletteName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*$")]
 
 
 class ClinicMeta(Strict):
@@ -313,18 +328,61 @@ class Contact(Strict):
     website: CleanText | None = None
     address: list[CleanText] = []
     emergency_number: Annotated[str, StringConstraints(pattern=r"^[0-9]{2,4}$")] | None = None
+    qr_url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=300)] | None = (
+        None  # printed as a QR code with the address beneath it
+    )
 
 
-class Logo(Strict):
+class LogoImage(Strict):
     path: CleanText  # relative to the clinic folder
     alt: CleanText
 
 
+class Logos(Strict):
+    """Logos by size, as in brand.yml; the leaflet header uses medium (else large, else small)."""
+
+    small: LogoImage | None = None
+    medium: LogoImage | None = None
+    large: LogoImage | None = None
+    position: Literal["left", "right"] = "left"
+
+    def for_header(self) -> tuple[str, LogoImage] | None:
+        for size in ("medium", "large", "small"):
+            image = getattr(self, size)
+            if image is not None:
+                return size, image
+        return None
+
+
 class Colours(Strict):
-    primary: Colour = "#1d4f73"  # headings, rules, the "when to call us" box
-    text: Colour = "#1a1a1a"
-    background: Colour = "#ffffff"
-    emergency: Colour = "#a4161a"
+    """A named palette plus the colours each part of the leaflet uses (hex or palette name)."""
+
+    palette: dict[PaletteName, Colour] = {}
+    foreground: ColourRef = "#1a1a1a"  # body text
+    background: ColourRef = "#ffffff"  # the page
+    primary: ColourRef = "#1d4f73"  # headings, rules, the 'when to call us' box
+    emergency: ColourRef = "#a4161a"  # the emergency box
+
+
+class FontFile(Strict):
+    path: CleanText  # relative to the clinic folder: .ttf, .otf or .woff
+    weight: Literal["normal", "bold", 100, 200, 300, 400, 500, 600, 700, 800, 900] = "normal"
+    style: Literal["normal", "italic"] = "normal"
+
+
+class FontFamily(Strict):
+    family: CleanText
+    files: Annotated[list[FontFile], Field(min_length=1)]
+
+
+class FontUse(Strict):
+    family: CleanText  # a family from typography.fonts, or one installed on the computer
+
+
+class Typography(Strict):
+    fonts: list[FontFamily] = []
+    base: FontUse | None = None  # body text
+    headings: FontUse | None = None
 
 
 class ClinicDefaults(Strict):
@@ -338,7 +396,9 @@ class ClinicFile(Strict):
 
     meta: ClinicMeta = ClinicMeta()
     contact: Contact = Contact()
-    logo: Logo | None = None
+    logo: Logos = Logos()
     color: Colours = Colours()
+    typography: Typography = Typography()
+    extra_css: list[CleanText] = []  # stylesheets in the clinic folder, applied after the style's
     defaults: ClinicDefaults = ClinicDefaults()
     disclaimer: CleanText | None = None

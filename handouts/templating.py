@@ -38,14 +38,32 @@ from .paths import templates_dir
 PAGE_SIZES = {"a4": "A4", "letter": "letter"}
 
 
+class ConfinedLoader(FileSystemLoader):
+    """A FileSystemLoader that refuses files whose real location (after following links)
+    is outside its folders, so a linked file cannot smuggle in outside content."""
+
+    def get_source(self, environment, template):
+        source, filename, uptodate = super().get_source(environment, template)
+        real = Path(filename).resolve()
+        if not any(real.is_relative_to(Path(root).resolve()) for root in self.searchpath):
+            raise SecurityError(
+                f"template '{template}' is a link to {real}, outside the template folders"
+            )
+        return source, filename, uptodate
+
+
+def search_path(clinic: Clinic) -> list[Path]:
+    """Where templates are looked for, in order: the clinic's, then the built-in ones."""
+    own = [clinic.template_dir] if clinic.template_dir.is_dir() else []
+    return [*own, templates_dir()]
+
+
 def make_env(clinic: Clinic) -> SandboxedEnvironment:
     """A fresh, sandboxed template environment for one clinic (never shared globally)."""
-    builtin = str(templates_dir())
-    search = [str(clinic.template_dir)] if clinic.template_dir.is_dir() else []
     loader = ChoiceLoader(
         [
-            FileSystemLoader([*search, builtin]),
-            PrefixLoader({"base": FileSystemLoader(builtin)}, delimiter=":"),
+            ConfinedLoader([str(p) for p in search_path(clinic)]),
+            PrefixLoader({"base": ConfinedLoader(str(templates_dir()))}, delimiter=":"),
         ]
     )
     env = SandboxedEnvironment(
@@ -143,10 +161,13 @@ def build_context(
         "h": labels.headings,
         "clinic": clinic.brand,
         "clinic_name": clinic.display_name,
-        "logo_uri": clinic.logo_uri,
+        "logo": clinic.logo,
         "contact": contact,
         "emergency_number": emergency_number,
-        "colors": clinic.brand.color,
+        "colors": clinic.colours,
+        "font_faces": clinic.font_faces,
+        "fonts": clinic.brand.typography,
+        "qr_uri": clinic.qr_uri,
         "page": page,
         "page_size": PAGE_SIZES[page.paper],
         "references": [bibliography[key] for key in handout.references],

@@ -73,7 +73,7 @@ def test_logo_outside_the_clinic_folder_is_refused(clinic_copy):
     with pytest.raises(ContentError) as info:
         load_clinic(str(clinic_copy))
     [problem] = info.value.problems
-    assert (problem.line, problem.field) == (line, "logo.path")
+    assert (problem.line, problem.field) == (line, "logo.medium.path")
     assert "outside the clinic folder" in problem.message
 
 
@@ -96,7 +96,9 @@ def test_low_contrast_colour_is_refused_with_a_better_one(clinic_copy):
         load_clinic(str(clinic_copy))
     [problem] = info.value.problems
     assert (problem.line, problem.field) == (line, "color.primary")
-    assert "#7fd1c7 on the background #ffffff has a contrast of 1.8:1" in problem.message
+    assert "color.primary #7fd1c7 on color.background #ffffff has a contrast of 1.8:1" in (
+        problem.message
+    )
     assert f"{contrast('#7fd1c7', '#ffffff'):.1f}" == "1.8"
     suggestion = problem.message.rsplit("; ", 1)[1].split()[0]
     assert contrast(suggestion, "#ffffff") >= 4.5
