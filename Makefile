@@ -20,8 +20,9 @@ install:
 	bash scripts/install-system-deps.sh
 	$(PIP) -e .
 
+# The tests also read QR codes back with zbarimg (zbar-tools).
 install-test:
-	bash scripts/install-system-deps.sh
+	bash scripts/install-system-deps.sh zbar-tools
 	$(PIP) -e ".[test]"
 
 lint:

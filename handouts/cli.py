@@ -271,6 +271,83 @@ def schema_command(
             typer.echo(str(output))
 
 
+clinic_app = typer.Typer(help="Set up a clinic folder.", no_args_is_help=True)
+templates_app = typer.Typer(
+    help="See how the leaflet templates fit together.", no_args_is_help=True
+)
+app.add_typer(clinic_app, name="clinic")
+app.add_typer(templates_app, name="templates")
+
+
+@clinic_app.command("init")
+def clinic_init_command(
+    folder: Annotated[Path, typer.Argument(help="The new clinic folder to create.")],
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name", help="Your clinic's name, as printed on leaflets.", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Create a clinic folder you can edit: brand file, placeholder logo, examples."""
+    from .scaffold import init_clinic
+
+    with user_errors():
+        files = init_clinic(folder, name)
+    typer.echo(f"Created {folder}:")
+    for path in files:
+        typer.echo(f"  {path.relative_to(folder)}")
+    typer.echo(
+        f"Next: edit {folder / 'clinic.yaml'}, then run\n"
+        f"  handouts build steroid-injections --clinic {folder}"
+    )
+
+
+@templates_app.command("explain")
+def templates_explain_command(
+    treatment: Annotated[str, typer.Argument(help="A treatment id, as shown by 'handouts list'.")],
+    clinic: Annotated[
+        str | None,
+        typer.Option(
+            "--clinic", "-c", help="A bundled clinic name or a clinic folder.", show_default=False
+        ),
+    ] = None,
+    style: Annotated[
+        str | None,
+        typer.Option("--style", "-s", help="Style. Default: the clinic's.", show_default=False),
+    ] = None,
+    content: ContentOpt = None,
+) -> None:
+    """Show which template files a leaflet uses, and every place looked in for each."""
+    from .build import available_styles
+    from .clinic import load_clinic
+    from .content import not_found
+    from .templating import explain
+
+    with user_errors():
+        library = _library(content)
+        if treatment not in library.treatments():
+            raise not_found("treatment", treatment, library.treatments())
+        loaded = load_clinic(clinic)
+        style = style or loaded.brand.defaults.style
+        if style not in available_styles():
+            raise not_found("style", style, available_styles())
+        steps = explain(loaded, treatment, style)
+    typer.echo(
+        f"Templates for {treatment} ({style} style, clinic {loaded.name}), "
+        "in the order they are looked up:"
+    )
+    for step in steps:
+        if step.how == "leaflet":
+            head = f"{step.name}  (leaflet template{'' if step.used else ', not there'})"
+        else:
+            head = f"{step.name}  ({step.how}, asked for by {step.parent})"
+        typer.echo(f"{'USED ' if step.used else 'tried'} {head}")
+        for where, path, exists in step.tried:
+            mark = "<- used" if path == step.used else ("" if exists else "not there")
+            typer.echo(f"        {where:<8}  {path}  {mark}".rstrip())
+
+
 def main() -> None:
     app(prog_name="handouts")
 

@@ -402,3 +402,11 @@ class ClinicFile(Strict):
     extra_css: list[CleanText] = []  # stylesheets in the clinic folder, applied after the style's
     defaults: ClinicDefaults = ClinicDefaults()
     disclaimer: CleanText | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_sections(cls, data: Any) -> Any:
+        """A section whose lines are all commented out is an empty section, not an error."""
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if value is not None}
+        return data

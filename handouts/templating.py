@@ -206,3 +206,75 @@ def render_html(env: SandboxedEnvironment, context: dict[str, Any]) -> str:
 
 def template_roots(clinic: Clinic) -> list[Path]:
     return [templates_dir(), clinic.folder]
+
+
+# --------------------------------------------------------------------------- explain
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """How one template name was found: every place tried, and the one used."""
+
+    name: str
+    how: str  # "leaflet", "extends", "include" or "import"
+    parent: str | None  # the template that asked for it
+    tried: tuple[tuple[str, Path, bool], ...]  # (where, path, exists)
+    used: Path | None
+
+    @property
+    def origin(self) -> str | None:
+        return next((where for where, path, _ in self.tried if path == self.used), None)
+
+
+def _places(clinic: Clinic, name: str) -> list[tuple[str, Path]]:
+    if name.startswith("base:"):
+        return [("built-in", templates_dir() / name.removeprefix("base:"))]
+    own = [("clinic", clinic.template_dir / name)] if clinic.template_dir.is_dir() else []
+    return [*own, ("built-in", templates_dir() / name)]
+
+
+def _lookup(clinic: Clinic, name: str, how: str, parent: str | None) -> Lookup:
+    tried = tuple((where, path, path.is_file()) for where, path in _places(clinic, name))
+    used = next((path for _, path, exists in tried if exists), None)
+    return Lookup(name, how, parent, tried, used)
+
+
+def explain(clinic: Clinic, treatment: str, style: str) -> list[Lookup]:
+    """Every template a leaflet would use, in the order they are looked up."""
+    from jinja2 import nodes
+
+    env = make_env(clinic)
+    steps: list[Lookup] = []
+    for name in candidate_templates(treatment, style):
+        step = _lookup(clinic, name, "leaflet", None)
+        steps.append(step)
+        if step.used:
+            break
+    queue = [steps[-1]] if steps[-1].used else []
+    seen = {(steps[-1].name, steps[-1].used)}
+    kinds = {
+        nodes.Extends: "extends",
+        nodes.Include: "include",
+        nodes.Import: "import",
+        nodes.FromImport: "import",
+    }
+    while queue:
+        current = queue.pop(0)
+        try:
+            tree = env.parse(current.used.read_text(encoding="utf-8"))
+        except TemplateSyntaxError as exc:
+            raise RenderError(
+                f"{current.used}:{exc.lineno}: template error: {exc.message}"
+            ) from None
+        for node in tree.find_all(tuple(kinds)):
+            if not isinstance(node.template, nodes.Const):
+                continue  # a name computed while rendering: cannot be known in advance
+            name = node.template.value
+            step = _lookup(clinic, name, kinds[type(node)], current.name)
+            if (name, step.used) in seen:
+                continue
+            seen.add((name, step.used))
+            steps.append(step)
+            if step.used:
+                queue.append(step)
+    return steps

@@ -17,6 +17,7 @@ from .conftest import TREATMENT, replace_in
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parent.parent
+HARBOUR = "harbour-skin-clinic"
 
 HARD = (
     "Intralesional corticosteroid administration demonstrates considerable heterogeneity "
@@ -51,7 +52,7 @@ def test_json_report_of_shipped_content():
     assert len(report["readability"]) == 15
     assert all(row["fk_grade"] <= 7 for row in report["readability"])
     assert report["average_grade"] <= 6.5
-    assert set(report["checked_clinics"]) == {"neutral", "riverside-dermatology"}
+    assert set(report["checked_clinics"]) == {"neutral", "riverside-dermatology", HARBOUR}
 
 
 @pytest.mark.parametrize(

@@ -39,7 +39,7 @@ def test_list_json():
     assert by_id[TREATMENT]["titles"]["en"] == "Steroid injections for raised scars"
     assert info["languages"] == {"en": "English"}
     assert "standard" in info["styles"]
-    assert {"neutral", "riverside-dermatology"} <= set(info["clinics"])
+    assert {"neutral", "riverside-dermatology", "harbour-skin-clinic"} <= set(info["clinics"])
 
 
 def test_build_json_report(tmp_path):
@@ -82,7 +82,7 @@ def test_build_prints_the_path(tmp_path):
         (["steroid-injection"], "Did you mean 'steroid-injections'?"),
         ([TREATMENT, "-l", "xx"], "Available: en"),
         ([TREATMENT, "-s", "standrd"], "Did you mean 'standard'?"),
-        ([TREATMENT, "-c", "riverside"], "Available: neutral, riverside-dermatology"),
+        ([TREATMENT, "-c", "riverside"], "Available: harbour-skin-clinic, neutral, riverside-"),
         ([TREATMENT, "--paper", "a5"], "Available: a4, letter"),
     ],
 )
