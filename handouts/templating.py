@@ -170,7 +170,7 @@ def build_context(
         "qr_uri": clinic.qr_uri,
         "page": page,
         "page_size": PAGE_SIZES[page.paper],
-        "references": [bibliography[key] for key in handout.references],
+        "references": [bibliography[key] for key in handout.cited_keys()],
         "related": related,
         "last_reviewed": format_date(handout.review.last_reviewed, labels),
         "next_review": format_date(handout.review.next_review, labels),

@@ -159,3 +159,12 @@ def test_command_line_run_leaves_no_temporary_folders(tmp_path):
     assert done.returncode == 0, done.stderr
     assert Path(done.stdout.split()[0]).is_file()
     assert list(temp.iterdir()) == []
+
+
+def test_a_source_cited_only_in_a_point_is_still_printed(content_copy, tmp_path):
+    from .conftest import replace_in
+
+    path = content_copy / "treatments" / TREATMENT / "en.yaml"
+    replace_in(path, "refs: [RF, NHS]", "refs: [RF, NHS, ZH]")
+    built = build_one(tmp_path, content=content_copy)
+    assert "Massage for burn scars, PMC6092002" in built.text()
