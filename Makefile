@@ -34,12 +34,19 @@ format:
 	$(PYTHON) -m ruff format .
 
 # The page pictures in docs/ (needs pdftoppm from poppler-utils).
+DOCS_PDF = build/docs
 docs: install
 	bash scripts/install-system-deps.sh poppler-utils
-	$(HANDOUTS) build steroid-injections --clinic riverside-dermatology -o build/docs
-	pdftoppm -r 60 -png -singlefile -f 1 -l 1 build/docs/riverside-dermatology/en/steroid-injections-standard-a4.pdf docs/images/steroid-injections-riverside-page1
-	$(HANDOUTS) build steroid-injections -o build/docs
-	pdftoppm -r 60 -png -singlefile -f 3 -l 3 build/docs/neutral/en/steroid-injections-standard-a4.pdf docs/images/steroid-injections-neutral-page3
+	rm -rf $(DOCS_PDF)
+	$(HANDOUTS) build steroid-injections -o $(DOCS_PDF)
+	$(HANDOUTS) build steroid-injections -c riverside-dermatology -o $(DOCS_PDF)
+	$(HANDOUTS) build steroid-injections -c harbour-skin-clinic -o $(DOCS_PDF)
+	pdftoppm -r 60 -png -singlefile -f 1 -l 1 $(DOCS_PDF)/riverside-dermatology/en/steroid-injections-standard-a4.pdf docs/images/steroid-injections-riverside-page1
+	pdftoppm -r 60 -png -singlefile -f 3 -l 3 $(DOCS_PDF)/neutral/en/steroid-injections-standard-a4.pdf docs/images/steroid-injections-neutral-page3
+	pdftoppm -r 60 -png -singlefile -f 1 -l 1 $(DOCS_PDF)/neutral/en/steroid-injections-standard-a4.pdf docs/images/customising-1-neutral
+	pdftoppm -r 60 -png -singlefile -f 1 -l 1 $(DOCS_PDF)/riverside-dermatology/en/steroid-injections-standard-a4.pdf docs/images/customising-2-brand-file
+	pdftoppm -r 60 -png -singlefile -f 1 -l 1 $(DOCS_PDF)/harbour-skin-clinic/en/steroid-injections-standard-letter.pdf docs/images/customising-3-override
+	pdftoppm -r 60 -png -singlefile -f 4 -l 4 $(DOCS_PDF)/harbour-skin-clinic/en/steroid-injections-standard-letter.pdf docs/images/customising-4-contact-qr
 
 # Editor schemas in schemas/ (a test fails when they are out of date).
 schemas:
