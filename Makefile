@@ -8,8 +8,9 @@ HANDOUTS = $(PYTHON) -m handouts
 .PHONY: examples test install install-test lint format docs bench schemas clean
 
 examples: install
-	$(HANDOUTS) build --all --clinic riverside-dermatology
 	$(HANDOUTS) build --all
+	$(HANDOUTS) build --all --clinic riverside-dermatology
+	$(HANDOUTS) build --all --clinic harbour-skin-clinic
 
 test: install-test
 	$(PYTHON) -m pytest -n 2 --dist loadfile
