@@ -14,16 +14,15 @@ from pathlib import Path
 from .clinic import Clinic, load_clinic
 from .content import Library, not_found
 from .errors import ContentError, UserError
+from .models import PersonalDetails
 from .output import check_writable, output_path, write_atomic
 from .paths import styles_dir
 from .pdf import Renderer
+from .styles import available_styles, check_layout, style_info
 from .templating import Page, build_context, make_env, render_html, template_roots
 
 PAPERS = ("a4", "letter")
-
-
-def available_styles() -> list[str]:
-    return sorted(p.stem for p in styles_dir().glob("*.css"))
+MAX_BLEED_MM = 10
 
 
 @dataclass(frozen=True)
@@ -36,6 +35,9 @@ class Selection:
     paper: str | None = None
     clinic: str | None = None
     out_dir: Path = Path("output")
+    bleed_mm: float | None = None  # print-shop bleed around the trimmed page
+    crop_marks: bool = False
+    personal: PersonalDetails = field(default_factory=PersonalDetails)  # leaflet only
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class Job:
     paper: str
     clinic: Clinic
     path: Path
+    page: Page
+    personal: PersonalDetails = field(default_factory=PersonalDetails)
 
 
 @dataclass
@@ -80,6 +84,16 @@ def plan(library: Library, selection: Selection) -> list[Job]:
         raise not_found("style", style, available_styles())
     if paper not in PAPERS:
         raise not_found("paper size", paper, PAPERS)
+    bleed = selection.bleed_mm
+    if bleed is not None and not 0 <= bleed <= MAX_BLEED_MM:
+        raise UserError(f"--bleed must be between 0 and {MAX_BLEED_MM} mm (print shops ask for 3).")
+    page = Page(
+        paper,
+        style,
+        landscape=style_info(style).landscape,
+        bleed_mm=bleed,
+        crop_marks=selection.crop_marks,
+    )
     if not selection.treatments:
         raise UserError("Name at least one treatment, or use --all. 'handouts list' shows them.")
     for treatment in selection.treatments:
@@ -92,9 +106,17 @@ def plan(library: Library, selection: Selection) -> list[Job]:
             library.handout(treatment, lang)
         except ContentError as exc:
             problems.extend(exc.problems)
-        path = output_path(selection.out_dir, clinic.name, lang, treatment, style, paper)
+        path = output_path(
+            selection.out_dir,
+            clinic.name,
+            lang,
+            treatment,
+            style,
+            paper,
+            for_print_shop=page.for_print_shop,
+        )
         check_writable(path)
-        jobs.append(Job(treatment, lang, style, paper, clinic, path))
+        jobs.append(Job(treatment, lang, style, paper, clinic, path, page, selection.personal))
     try:
         library.labels(lang)
     except ContentError as exc:
@@ -109,16 +131,19 @@ def render_job(library: Library, job: Job, renderer: Renderer, env=None):
     env = env or make_env(job.clinic)
     handout = library.handout(job.treatment, job.lang)
     context = build_context(
-        library, job.treatment, job.lang, handout, job.clinic, Page(job.paper, job.style)
+        library, job.treatment, job.lang, handout, job.clinic, job.page, job.personal
     )
     html = render_html(env, context)
-    return renderer.render(
+    what = f"{job.treatment} ({job.lang}, {job.style}, {job.paper}, clinic {job.clinic.name})"
+    pdf = renderer.render(
         html,
         base_url=job.clinic.folder,
         roots=template_roots(job.clinic),
         stylesheets=[styles_dir() / f"{job.style}.css", *job.clinic.extra_css],
-        what=f"{job.treatment} ({job.lang}, {job.style}, {job.paper})",
+        what=what,
     )
+    check_layout(style_info(job.style), pdf, f"The {what} leaflet")
+    return pdf
 
 
 def run(

@@ -114,6 +114,48 @@ def list_command(content: ContentOpt = None, as_json: JsonOpt = False) -> None:
     typer.echo("Clinics:    " + ", ".join(info["clinics"]) + "  (or a path to a clinic folder)")
 
 
+def personal_option(flag: str, what: str):
+    return typer.Option(flag, help=f"Print {what} in the leaflet (only there).", show_default=False)
+
+
+def _personal(patient_name, treatment_date, clinician, next_appointment):
+    """Check the personal details; errors name the option but never echo the value."""
+    from pydantic import ValidationError
+
+    from .models import PersonalDetails
+    from .yamlfile import friendly_message
+
+    flags = {
+        "patient_name": "--patient-name",
+        "treatment_date": "--date",
+        "clinician": "--clinician",
+        "next_appointment": "--next-appointment",
+    }
+    try:
+        return PersonalDetails(
+            patient_name=patient_name,
+            treatment_date=treatment_date,
+            clinician=clinician,
+            next_appointment=next_appointment,
+        )
+    except ValidationError as exc:
+        lines = [
+            f"{flags[e['loc'][0]]} {friendly_message(e, PersonalDetails, e['loc'])}"
+            for e in exc.errors(include_url=False)
+        ]
+        raise UserError("; ".join(lines)) from None
+
+
+def _millimetres(value: str | None) -> float | None:
+    if value is None:
+        return None
+    text = value.strip().lower().removesuffix("mm").strip()
+    try:
+        return float(text)
+    except ValueError:
+        raise UserError(f"--bleed takes a size in millimetres, like 3mm (not '{value}').") from None
+
+
 @app.command("build")
 def build_command(
     treatments: Annotated[
@@ -153,10 +195,34 @@ def build_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the PDFs into.")] = Path(
         "output"
     ),
+    bleed: Annotated[
+        str | None,
+        typer.Option(
+            "--bleed", help="For a print shop: extra printed edge, e.g. 3mm.", show_default=False
+        ),
+    ] = None,
+    crop_marks: Annotated[
+        bool, typer.Option("--crop-marks", help="For a print shop: marks showing where to cut.")
+    ] = False,
+    patient_name: Annotated[
+        str | None, personal_option("--patient-name", "the patient's name")
+    ] = None,
+    treatment_date: Annotated[
+        str | None, personal_option("--date", "the date of treatment")
+    ] = None,
+    clinician: Annotated[str | None, personal_option("--clinician", "the clinician's name")] = None,
+    next_appointment: Annotated[
+        str | None, personal_option("--next-appointment", "the next appointment")
+    ] = None,
     content: ContentOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Make PDF leaflets. Files go to OUT/<clinic>/<lang>/<treatment>-<style>-<paper>.pdf."""
+    """Make PDF leaflets. Files go to OUT/<clinic>/<lang>/<treatment>-<style>-<paper>.pdf.
+
+    The --patient-name, --date, --clinician and --next-appointment details are printed
+    in the leaflet's "Prepared for you" box and nowhere else: not in file names, not in
+    what this command prints. Without them, the box has lines to write on.
+    """
     from .build import Selection, plan, run
 
     with user_errors():
@@ -164,8 +230,17 @@ def build_command(
         if all_ and treatments:
             raise UserError("Give treatment names or --all, not both.")
         chosen = library.treatments() if all_ else (treatments or [])
+        personal = _personal(patient_name, treatment_date, clinician, next_appointment)
         selection = Selection(
-            chosen, lang=lang, style=style, paper=paper, clinic=clinic, out_dir=out
+            chosen,
+            lang=lang,
+            style=style,
+            paper=paper,
+            clinic=clinic,
+            out_dir=out,
+            bleed_mm=_millimetres(bleed),
+            crop_marks=crop_marks,
+            personal=personal,
         )
         jobs = plan(library, selection)
 

@@ -14,9 +14,11 @@ from __future__ import annotations
 import base64
 import colorsys
 import io
+import re
 import subprocess
 import warnings
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -64,7 +66,21 @@ class Clinic:
     logo: Logo | None = None
     font_faces: tuple[FontFace, ...] = ()
     extra_css: tuple[Path, ...] = ()
-    qr_uri: str | None = None
+
+    def qr_url(self, treatment: str, lang: str) -> str | None:
+        """The address the QR code opens: `contact.qr_url` (which may name the leaflet
+        with {treatment} and {lang}), else the clinic's website."""
+        contact = self.brand.contact
+        if contact.qr_url:
+            return contact.qr_url.format(treatment=treatment, lang=lang)
+        if contact.website:
+            site = contact.website
+            return site if re.match(r"^https?://", site) else f"https://{site}"
+        return None
+
+    def qr_uri(self, treatment: str, lang: str) -> str | None:
+        url = self.qr_url(treatment, lang)
+        return qr_data_uri(url) if url else None
 
     @property
     def display_name(self) -> str | None:
@@ -157,10 +173,9 @@ def load_clinic(spec: str | None) -> Clinic:
         except ValueError as exc:
             problem(("extra_css", i), str(exc))
 
-    qr = qr_data_uri(brand.contact.qr_url) if brand.contact.qr_url else None
     if problems:
         raise ContentError(problems)
-    return Clinic(folder.name, folder, brand, colours, logo, tuple(faces), tuple(extra), qr)
+    return Clinic(folder.name, folder, brand, colours, logo, tuple(faces), tuple(extra))
 
 
 # --------------------------------------------------------------------------- files
@@ -216,6 +231,7 @@ def font_installed(family: str) -> bool:
     return family.casefold() in names
 
 
+@lru_cache(maxsize=256)
 def qr_data_uri(url: str) -> str:
     """A QR code for `url` as an inline SVG data: URI (made here: no network, no files)."""
     import segno

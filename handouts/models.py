@@ -221,14 +221,14 @@ def _placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in Formatter().parse(text) if name}
 
 
-def _needs(*names: str):
+def _needs(*names: str, optional: tuple[str, ...] = ()):
     def check(value: str) -> str:
         try:
             found = _placeholders(value)
         except ValueError:
             raise ValueError("has an unmatched { or }") from None
         missing = [n for n in names if n not in found]
-        extra = sorted(found - set(names))
+        extra = sorted(found - set(names) - set(optional))
         faults = []
         if missing:
             faults.append(f"must contain {', '.join('{' + n + '}' for n in missing)}")
@@ -288,6 +288,14 @@ class Labels(Strict):
     translation_notice: Text
     qr_alt: Annotated[Text, _needs("url")]
     qr_caption: Text
+    prepared_for: Text
+    patient_name: Text
+    treatment_date: Text
+    clinician: Text
+    next_appointment: Text
+    summary_kicker: Text  # above the title on the one-page summary
+    fold_here: Text  # on the tri-fold's inside flap
+    summary_sources: Annotated[Text, _needs("title")]  # at the foot of the one-page summary
 
 
 # --------------------------------------------------------------------------- clinics
@@ -328,9 +336,16 @@ class Contact(Strict):
     website: CleanText | None = None
     address: list[CleanText] = []
     emergency_number: Annotated[str, StringConstraints(pattern=r"^[0-9]{2,4}$")] | None = None
-    qr_url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=300)] | None = (
-        None  # printed as a QR code with the address beneath it
-    )
+    # Printed as a QR code with the address beneath it; {treatment} and {lang} are filled in.
+    # Without it, the website is used.
+    qr_url: (
+        Annotated[
+            str,
+            StringConstraints(pattern=r"^https?://\S+$", max_length=300),
+            _needs(optional=("treatment", "lang")),
+        ]
+        | None
+    ) = None
 
 
 class LogoImage(Strict):
@@ -383,6 +398,25 @@ class Typography(Strict):
     fonts: list[FontFamily] = []
     base: FontUse | None = None  # body text
     headings: FontUse | None = None
+
+
+PersonalText = Annotated[CleanText, StringConstraints(max_length=80)]
+
+
+class PersonalDetails(Strict):
+    """Optional details for one patient, printed in the "Prepared for" box and nowhere else."""
+
+    patient_name: PersonalText | None = None
+    treatment_date: PersonalText | None = None
+    clinician: PersonalText | None = None
+    next_appointment: PersonalText | None = None
+
+    @field_validator("*")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        if value is not None and any(ch in value for ch in "\n\t\r"):
+            raise ValueError("must be one line of text")
+        return value
 
 
 class ClinicDefaults(Strict):

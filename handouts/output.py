@@ -1,6 +1,8 @@
 """Where leaflets are written, and writing them safely.
 
-Names are stable and carry no dates: `<out>/<clinic>/<lang>/<treatment>-<style>-<paper>.pdf`.
+Names are stable and carry no dates: `<out>/<clinic>/<lang>/<treatment>-<style>-<paper>.pdf`,
+with `-print` before `.pdf` for a print-shop copy (bleed or crop marks). Nothing about
+a patient ever goes into a name.
 A file is written to a temporary name in the same folder and then renamed, so a
 failed or interrupted build never leaves half a PDF. A file that handouts did not
 make is never overwritten.
@@ -21,9 +23,16 @@ _STREAM = re.compile(rb"stream\r?\n")
 
 
 def output_path(
-    out_dir: Path, clinic: str, lang: str, treatment: str, style: str, paper: str
+    out_dir: Path,
+    clinic: str,
+    lang: str,
+    treatment: str,
+    style: str,
+    paper: str,
+    for_print_shop: bool = False,
 ) -> Path:
-    return out_dir / clinic / lang / f"{treatment}-{style}-{paper}.pdf"
+    suffix = "-print" if for_print_shop else ""
+    return out_dir / clinic / lang / f"{treatment}-{style}-{paper}{suffix}.pdf"
 
 
 def made_by_handouts(path: Path) -> bool:

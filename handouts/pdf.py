@@ -88,6 +88,10 @@ class RenderedPdf:
     data: bytes
     pages: int
     warnings: list[str] = field(default_factory=list)
+    # Per page: (width, height) in CSS px, and where each element with an id landed,
+    # as {id: (left, top, right, bottom)}; used to check that a layout fits.
+    page_sizes: list[tuple[float, float]] = field(default_factory=list)
+    anchors: list[dict[str, tuple[float, float, float, float]]] = field(default_factory=list)
 
 
 class _Collector(logging.Handler):
@@ -183,7 +187,13 @@ class Renderer:
                 cause = exc.__cause__ or exc
                 raise RenderError(f"{what}: blocked or missing file: {cause}") from None
         warnings = _raise_for(log.records, what)
-        return RenderedPdf(data=data, pages=len(document.pages), warnings=warnings)
+        return RenderedPdf(
+            data=data,
+            pages=len(document.pages),
+            warnings=warnings,
+            page_sizes=[(page.width, page.height) for page in document.pages],
+            anchors=[dict(page.anchors) for page in document.pages],
+        )
 
 
 def _raise_for(records: list[logging.LogRecord], what: str) -> list[str]:

@@ -32,7 +32,7 @@ from . import __version__
 from .clinic import Clinic
 from .content import Library
 from .errors import RenderError
-from .models import HandoutBase, Labels
+from .models import HandoutBase, Labels, PersonalDetails
 from .paths import templates_dir
 
 PAGE_SIZES = {"a4": "A4", "letter": "letter"}
@@ -128,10 +128,25 @@ def css_counter_content(label: str) -> Markup:
 class Page:
     paper: str  # a4 | letter
     style: str
+    landscape: bool = False
+    bleed_mm: float | None = None
+    crop_marks: bool = False
+
+    @property
+    def for_print_shop(self) -> bool:
+        return bool(self.bleed_mm) or self.crop_marks
 
 
 def format_date(day: date, labels: Labels) -> str:
     return labels.date_format.format(day=day.day, month=labels.months[day.month - 1], year=day.year)
+
+
+def _as_date(text: str | None, labels: Labels) -> str | None:
+    """A date given as YYYY-MM-DD is printed the way the leaflet writes dates."""
+    try:
+        return format_date(date.fromisoformat(text), labels) if text else text
+    except ValueError:
+        return text
 
 
 def build_context(
@@ -141,6 +156,7 @@ def build_context(
     handout: HandoutBase,
     clinic: Clinic,
     page: Page,
+    personal: PersonalDetails | None = None,
 ) -> dict[str, Any]:
     labels = library.labels(lang)
     bibliography = library.bibliography.references
@@ -167,7 +183,10 @@ def build_context(
         "colors": clinic.colours,
         "font_faces": clinic.font_faces,
         "fonts": clinic.brand.typography,
-        "qr_uri": clinic.qr_uri,
+        "qr_uri": clinic.qr_uri(treatment, lang),
+        "qr_url": clinic.qr_url(treatment, lang),
+        "personal": personal or PersonalDetails(),
+        "treatment_date": _as_date(personal.treatment_date if personal else None, labels),
         "page": page,
         "page_size": PAGE_SIZES[page.paper],
         "references": [bibliography[key] for key in handout.cited_keys()],

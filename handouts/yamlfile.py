@@ -123,6 +123,11 @@ def friendly_message(error: dict[str, Any], model: type[BaseModel], loc: tuple) 
         elif allowed:
             msg += f"; the fields here are: {', '.join(allowed)}"
         return msg
+    if kind == "too_long":
+        limit = error.get("ctx", {}).get("max_length")
+        if isinstance(error.get("input"), str):
+            return f"is too long (at most {limit} characters)"
+        return f"has too many items (at most {limit})"
     template = FRIENDLY.get(kind)
     if template:
         try:

@@ -156,4 +156,6 @@ def test_python_dash_m_works_like_the_command():
 def test_help_speaks_to_clinic_staff():
     result = invoke("build", "--help")
     assert result.exit_code == 0
-    assert "path to your clinic folder" in result.stdout
+    flat = " ".join(result.stdout.replace("│", " ").split())
+    assert "path to your clinic folder" in flat
+    assert '"Prepared for you" box and nowhere else' in flat

@@ -1,0 +1,80 @@
+"""What each style promises about its pages, and the check that it kept the promise.
+
+A style is a stylesheet (`templates/styles/<name>.css`) plus, where needed, a
+template (`templates/<name>.html`). The rules here are checked on the rendered
+document, so a leaflet that does not fit fails with a message: text is never
+dropped silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .errors import RenderError
+from .paths import styles_dir
+from .pdf import RenderedPdf
+
+
+@dataclass(frozen=True)
+class Style:
+    name: str
+    description: str
+    pages: int | None = None  # exactly this many pages, when set
+    landscape: bool = False
+    # (element id, page number from 0, which third of the page from 0): where each panel must start
+    panels: tuple[tuple[str, int, int], ...] = field(default=())
+
+
+KNOWN = {
+    "standard": Style("standard", "the full leaflet, 2 to 4 pages"),
+    "large-print": Style("large-print", "the full leaflet in large print (18 pt) for low vision"),
+    "summary": Style("summary", "a one-page card for the fridge: aftercare, when to call", 1),
+    "trifold": Style(
+        "trifold",
+        "a tri-fold brochure: 2 landscape pages, printed on both sides and folded in three",
+        pages=2,
+        landscape=True,
+        panels=(
+            ("panel-flap", 0, 0),
+            ("panel-back", 0, 1),
+            ("panel-front", 0, 2),
+            ("panel-inside", 1, 0),
+        ),
+    ),
+}
+
+
+def available_styles() -> list[str]:
+    return sorted(p.stem for p in styles_dir().glob("*.css"))
+
+
+def style_info(name: str) -> Style:
+    """The rules of a style; a stylesheet added without rules has none."""
+    return KNOWN.get(name) or Style(name, "a custom style")
+
+
+def check_layout(style: Style, pdf: RenderedPdf, what: str) -> None:
+    """Raise a RenderError naming the leaflet when it does not fit the style's pages."""
+    if style.pages is not None and pdf.pages != style.pages:
+        raise RenderError(
+            f"{what} does not fit the {style.name} style: it needs {pdf.pages} pages, but this "
+            f"style has exactly {style.pages}. Shorten the leaflet text (the aftercare steps "
+            "and the 'when to call' list are the longest parts), or use another style."
+        )
+    for anchor, page, third in style.panels:
+        found = [
+            (i, box)
+            for i, anchors in enumerate(pdf.anchors)
+            for a, box in anchors.items()
+            if a == anchor
+        ]
+        if not found:
+            raise RenderError(f"{what}: the {style.name} template has no panel '{anchor}'")
+        index, (left, _, _, _) = found[0]
+        width = pdf.page_sizes[index][0]
+        if index != page or int(left // (width / 3)) != third:
+            raise RenderError(
+                f"{what} does not fit the {style.name} style: the text before panel "
+                f"'{anchor.removeprefix('panel-')}' is too long for its panel, so the panels "
+                "would be out of order when folded. Shorten the leaflet text."
+            )
