@@ -1,0 +1,277 @@
+"""Styles and print formats, measured on the PDFs."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pdfplumber
+import pypdf
+import pytest
+from typer.testing import CliRunner
+
+from handouts.build import Selection, plan, run
+from handouts.cli import app
+from handouts.content import Library
+from handouts.paths import clinics_dir, content_dir
+
+from .conftest import TREATMENT, build_one, replace_in
+
+runner = CliRunner()
+LIBRARY = Library(content_dir())
+TREATMENTS = LIBRARY.treatments()
+A4_LANDSCAPE = (841.89, 595.28)
+LETTER_LANDSCAPE = (792.0, 612.0)
+
+
+def build_all(out, style, clinic):
+    jobs = plan(LIBRARY, Selection(TREATMENTS, style=style, clinic=clinic, out_dir=out))
+    return {r.job.treatment: r for r in run(LIBRARY, jobs)}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("styles")
+    return {
+        (style, clinic): build_all(out, style, clinic)
+        for style in ("large-print", "summary", "trifold")
+        for clinic in ("riverside-dermatology", "harbour-skin-clinic")
+        if not (style == "large-print" and clinic == "harbour-skin-clinic")
+    }
+
+
+def sizes(path):
+    """Sizes of all printed letters, except lettering inside the clinic's logo artwork
+    (anything above the leaflet title on page 1)."""
+    with pdfplumber.open(path) as pdf:
+        first = pdf.pages[0].chars
+        title_top = min(c["top"] for c in first if c["size"] >= max(x["size"] for x in first) - 1)
+        return [
+            c["size"]
+            for page in pdf.pages
+            for c in page.chars
+            if c["text"].strip() and not (page.page_number == 1 and c["bottom"] <= title_top)
+        ]
+
+
+def test_standard_text_is_never_smaller_than_11pt(riverside_a4):
+    assert min(sizes(riverside_a4.path)) >= 11 - 0.01
+
+
+@pytest.mark.parametrize("treatment", TREATMENTS)
+def test_large_print_text_is_never_smaller_than_16pt(built, treatment):
+    result = built[("large-print", "riverside-dermatology")][treatment]
+    found = sizes(result.job.path)
+    assert min(found) >= 16 - 0.01
+    body = max(set(found), key=found.count)  # the most common size is the body text
+    assert body >= 18 - 0.01
+    with pdfplumber.open(result.job.path) as pdf:
+        fonts = {c["fontname"] for page in pdf.pages for c in page.chars}
+    assert not [f for f in fonts if "Italic" in f or "Oblique" in f]
+
+
+def test_large_print_page_numbers_are_as_large_as_body_text(built):
+    path = built[("large-print", "riverside-dermatology")][TREATMENT].job.path
+    with pdfplumber.open(path) as pdf:
+        words = pdf.pages[0].extract_words(extra_attrs=["size"])
+    page_word = next(w for w in words if w["text"] == "Page")
+    assert page_word["size"] >= 18 - 0.01
+
+
+@pytest.mark.parametrize("clinic", ["riverside-dermatology", "harbour-skin-clinic"])
+@pytest.mark.parametrize("treatment", TREATMENTS)
+def test_summary_is_exactly_one_page(built, clinic, treatment):
+    result = built[("summary", clinic)][treatment]
+    with pdfplumber.open(result.job.path) as pdf:
+        assert len(pdf.pages) == 1
+        text = pdf.pages[0].extract_text()
+    # The two boxes stand side by side, so their lines interleave in the extracted text.
+    assert "When to call us" in text and "emergency help" in text
+    assert "Prepared for you" in text
+    handout = LIBRARY.handout(treatment, "en")
+    if handout.kind == "treatment":
+        assert "Looking after your skin afterwards" in text
+    else:
+        steps = [s.heading for s in handout.sections if s.numbered]
+        for heading in steps or ["The main points"]:
+            assert heading in text
+
+
+@pytest.mark.parametrize(
+    ("clinic", "size"),
+    [("riverside-dermatology", A4_LANDSCAPE), ("harbour-skin-clinic", LETTER_LANDSCAPE)],
+)
+@pytest.mark.parametrize("treatment", TREATMENTS)
+def test_trifold_is_two_landscape_pages_with_panels_in_fold_order(built, clinic, size, treatment):
+    result = built[("trifold", clinic)][treatment]
+    with pdfplumber.open(result.job.path) as pdf:
+        assert len(pdf.pages) == 2
+        for page in pdf.pages:
+            assert (round(page.width, 1), round(page.height, 1)) == pytest.approx(size, abs=0.5)
+        outside = pdf.pages[0]
+        third = outside.width / 3
+
+        def panel_of(text):
+            word = next(w for w in outside.extract_words() if w["text"] == text)
+            return int(word["x0"] // third)
+
+        assert panel_of("main") == 0  # "The main points": the inside flap
+        assert panel_of("contact") == 1  # "How to contact us": the back panel
+        title_word = LIBRARY.handout(treatment, "en").title.split()[0]
+        title_chars = [c for c in outside.chars if c["size"] > 18]
+        assert title_chars and all(c["x0"] >= 2 * third - 1 for c in title_chars), title_word
+
+
+def test_summary_that_does_not_fit_fails_naming_the_treatment(content_copy, tmp_path):
+    path = content_copy / "treatments" / TREATMENT / "en.yaml"
+    many = "".join(f"  - Step number {i} of a very long list of things to do.\n" for i in range(40))
+    replace_in(path, "aftercare:\n", "aftercare:\n" + many)
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app, ["build", TREATMENT, "-s", "summary", "--content", str(content_copy), "-o", str(out)]
+    )
+    assert result.exit_code == 1
+    assert f"The {TREATMENT} (en, summary, a4, clinic neutral) leaflet does not fit" in (
+        result.stderr
+    )
+    assert not out.exists() or not list(out.rglob("*.pdf"))
+
+
+@pytest.mark.parametrize(("paper", "size"), [("a4", (595.28, 841.89)), ("letter", (612, 792))])
+def test_bleed_and_crop_marks_set_the_print_boxes(tmp_path, paper, size):
+    result = runner.invoke(
+        app,
+        [
+            "build",
+            TREATMENT,
+            "--paper",
+            paper,
+            "--bleed",
+            "3mm",
+            "--crop-marks",
+            "-o",
+            str(tmp_path),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    path = tmp_path / "neutral" / "en" / f"{TREATMENT}-standard-{paper}-print.pdf"
+    page = pypdf.PdfReader(path).pages[0]
+    trim, bleed = page.trimbox, page.bleedbox
+    assert (float(trim.width), float(trim.height)) == pytest.approx(size, abs=0.5)
+    bleed_pt = 3 / 25.4 * 72
+    assert float(bleed.width) == pytest.approx(size[0] + 2 * bleed_pt, abs=0.5)
+    assert float(bleed.height) == pytest.approx(size[1] + 2 * bleed_pt, abs=0.5)
+    plain = runner.invoke(app, ["build", TREATMENT, "--paper", paper, "-o", str(tmp_path)])
+    assert plain.exit_code == 0
+    page = pypdf.PdfReader(tmp_path / "neutral" / "en" / f"{TREATMENT}-standard-{paper}.pdf").pages[
+        0
+    ]
+    assert page.trimbox == page.mediabox
+
+
+def test_bad_bleed_is_refused(tmp_path):
+    for value in ("lots", "25mm"):
+        result = runner.invoke(app, ["build", TREATMENT, "--bleed", value, "-o", str(tmp_path)])
+        assert result.exit_code == 1 and "--bleed" in result.stderr
+
+
+def test_bookmarks_follow_the_headings(riverside_a4):
+    titles = [item.title for item in riverside_a4.reader.outline if not isinstance(item, list)]
+    assert titles[0] == "Steroid injections for raised scars"
+    flat = str(riverside_a4.reader.outline)
+    for heading in ("The main points", "Side effects", "When to call us"):
+        assert heading in flat
+
+
+def decode_qr(pdf_path, page_index, tmp_path):
+    assert shutil.which("zbarimg"), (
+        "zbarimg (Debian: zbar-tools) is needed; 'make test' installs it"
+    )
+    with pdfplumber.open(pdf_path) as pdf:
+        pdf.pages[page_index].to_image(resolution=150).save(tmp_path / "qr.png")
+    done = subprocess.run(
+        ["zbarimg", "-q", "--raw", str(tmp_path / "qr.png")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip()
+
+
+def test_qr_code_from_the_website(riverside_a4, tmp_path):
+    texts = riverside_a4.page_texts()
+    page = next(i for i, t in enumerate(texts) if "Scan with your phone camera" in t)
+    assert decode_qr(riverside_a4.path, page, tmp_path) == "https://riverside.example/scars"
+
+
+def test_qr_code_for_each_leaflet(tmp_path):
+    clinic = tmp_path / "clinic"
+    shutil.copytree(clinics_dir() / "riverside-dermatology", clinic)
+    replace_in(
+        clinic / "clinic.yaml",
+        '  emergency_number: "999"',
+        '  emergency_number: "999"\n  qr_url: https://riverside.example/{lang}/{treatment}',
+    )
+    built_pdf = build_one(tmp_path / "out", clinic=str(clinic))
+    texts = built_pdf.page_texts()
+    page = next(i for i, t in enumerate(texts) if "Scan with your phone camera" in t)
+    url = f"https://riverside.example/en/{TREATMENT}"
+    assert decode_qr(built_pdf.path, page, tmp_path) == url
+    assert url in texts[page]
+
+
+PERSONAL = {
+    "--patient-name": "Zoë Quigley-Marsh",
+    "--clinician": "Dr Okonkwo",
+    "--next-appointment": "Tuesday 3 March at 10:30",
+}
+
+
+def test_personal_details_appear_in_the_pdf_and_nowhere_else(tmp_path):
+    args = ["build", TREATMENT, "-s", "summary", "-o", str(tmp_path), "--date", "2026-11-20"]
+    for flag, value in PERSONAL.items():
+        args += [flag, value]
+    for extra in ([], ["--json"]):
+        result = runner.invoke(app, args + extra)
+        assert result.exit_code == 0, result.output
+        for value in [*PERSONAL.values(), "2026-11-20"]:
+            assert value not in result.stdout and value not in result.stderr
+    files = [p for p in tmp_path.rglob("*")]
+    assert [p.name for p in files if p.is_file()] == [f"{TREATMENT}-summary-a4.pdf"]
+    for path in files:
+        for value in PERSONAL.values():
+            assert value not in str(path)
+    with pdfplumber.open(files[-1]) as pdf:
+        text = " ".join(pdf.pages[0].extract_text().split())
+    for value in PERSONAL.values():
+        assert value in text
+    assert "20 November 2026" in text
+    metadata = str(pypdf.PdfReader(files[-1]).metadata)
+    assert "Zoë" not in metadata
+
+
+def test_personal_details_are_escaped_and_checked(tmp_path):
+    result = runner.invoke(
+        app, ["build", TREATMENT, "-o", str(tmp_path), "--patient-name", "<b>Ann</b> & co"]
+    )
+    assert result.exit_code == 0
+    text = pypdf.PdfReader(next(tmp_path.rglob("*.pdf"))).pages[0].extract_text()
+    assert "<b>Ann</b> & co" in text
+    for value, message in [
+        ("x" * 81, "at most 80 characters"),
+        ("a\x07b", "control character"),
+        ("two\nlines", "one line"),
+    ]:
+        bad = runner.invoke(
+            app, ["build", TREATMENT, "-o", str(tmp_path / "bad"), "--patient-name", value]
+        )
+        assert bad.exit_code == 1
+        assert "--patient-name" in bad.stderr and message in bad.stderr
+        assert value not in bad.stderr
+        assert not (tmp_path / "bad").exists()
+
+
+def test_list_shows_the_styles():
+    result = runner.invoke(app, ["list"])
+    for style in ("standard", "large-print", "summary", "trifold"):
+        assert style in result.stdout
