@@ -48,6 +48,12 @@ docs: install
 	pdftoppm -r 60 -png -singlefile -f 1 -l 1 $(DOCS_PDF)/riverside-dermatology/en/steroid-injections-standard-a4.pdf docs/images/customising-2-brand-file
 	pdftoppm -r 60 -png -singlefile -f 1 -l 1 $(DOCS_PDF)/harbour-skin-clinic/en/steroid-injections-standard-letter.pdf docs/images/customising-3-override
 	pdftoppm -r 60 -png -singlefile -f 4 -l 4 $(DOCS_PDF)/harbour-skin-clinic/en/steroid-injections-standard-letter.pdf docs/images/customising-4-contact-qr
+	for style in large-print summary trifold; do \
+	  $(HANDOUTS) build steroid-injections -s $$style -c riverside-dermatology -o $(DOCS_PDF); done
+	pdftoppm -r 60 -png -singlefile -f 1 -l 1 $(DOCS_PDF)/riverside-dermatology/en/steroid-injections-standard-a4.pdf docs/images/style-standard
+	pdftoppm -r 60 -png -singlefile -f 1 -l 1 $(DOCS_PDF)/riverside-dermatology/en/steroid-injections-large-print-a4.pdf docs/images/style-large-print
+	pdftoppm -r 60 -png -singlefile $(DOCS_PDF)/riverside-dermatology/en/steroid-injections-summary-a4.pdf docs/images/style-summary
+	pdftoppm -r 45 -png -f 1 -l 2 $(DOCS_PDF)/riverside-dermatology/en/steroid-injections-trifold-a4.pdf docs/images/style-trifold
 
 # Editor schemas in schemas/ (a test fails when they are out of date).
 schemas:

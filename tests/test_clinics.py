@@ -156,7 +156,7 @@ def harbour_all(tmp_path_factory):
 def test_second_example_clinic_renders_every_treatment(harbour_all, treatment):
     result = harbour_all[treatment]
     reader = pypdf.PdfReader(result.job.path)
-    assert len(reader.pages) == result.pages >= 2
+    assert 2 <= len(reader.pages) == result.pages <= 4
     assert "Harbour Skin Clinic" in reader.pages[-1].extract_text()
     assert result.warnings == []
 
