@@ -52,6 +52,25 @@ ContentOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for other programs.")]
+StyleOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--style",
+        "-s",
+        help="standard, large-print, summary or trifold. Default: the clinic's.",
+        show_default=False,
+    ),
+]
+ClinicOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--clinic",
+        "-c",
+        help="A clinic that comes with handouts (see 'handouts list'), or the "
+        "path to your clinic folder. Default: neutral (blank lines for your details).",
+        show_default=False,
+    ),
+]
 
 
 def _library(content: Path | None):
@@ -109,7 +128,11 @@ def list_command(content: ContentOpt = None, as_json: JsonOpt = False) -> None:
         langs = ", ".join(t["titles"])
         typer.echo(f"  {t['id']:<{width}}  {title}  [{langs}]")
     typer.echo("Languages:  " + ", ".join(f"{k} ({v})" for k, v in info["languages"].items()))
-    typer.echo("Styles:     " + ", ".join(info["styles"]))
+    from .styles import style_info
+
+    typer.echo("Styles:")
+    for style in info["styles"]:
+        typer.echo(f"  {style:<{width}}  {style_info(style).description}")
     typer.echo("Paper:      " + ", ".join(info["papers"]))
     typer.echo("Clinics:    " + ", ".join(info["clinics"]) + "  (or a path to a clinic folder)")
 
@@ -171,23 +194,8 @@ def build_command(
             "--lang", "-l", help="Language, e.g. en. Default: the clinic's.", show_default=False
         ),
     ] = None,
-    style: Annotated[
-        str | None,
-        typer.Option(
-            "--style", "-s", help="Style, e.g. standard. Default: the clinic's.", show_default=False
-        ),
-    ] = None,
-    clinic: Annotated[
-        str | None,
-        typer.Option(
-            "--clinic",
-            "-c",
-            help="A clinic that comes with handouts (see 'handouts list'), or the "
-            "path to your clinic folder. Default: neutral (blank lines for "
-            "your details).",
-            show_default=False,
-        ),
-    ] = None,
+    style: StyleOpt = None,
+    clinic: ClinicOpt = None,
     paper: Annotated[
         str | None,
         typer.Option("--paper", help="a4 or letter. Default: the clinic's.", show_default=False),
@@ -381,16 +389,8 @@ def clinic_init_command(
 @templates_app.command("explain")
 def templates_explain_command(
     treatment: Annotated[str, typer.Argument(help="A treatment id, as shown by 'handouts list'.")],
-    clinic: Annotated[
-        str | None,
-        typer.Option(
-            "--clinic", "-c", help="A bundled clinic name or a clinic folder.", show_default=False
-        ),
-    ] = None,
-    style: Annotated[
-        str | None,
-        typer.Option("--style", "-s", help="Style. Default: the clinic's.", show_default=False),
-    ] = None,
+    clinic: ClinicOpt = None,
+    style: StyleOpt = None,
     content: ContentOpt = None,
 ) -> None:
     """Show which template files a leaflet uses, and every place looked in for each."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,3 +76,19 @@ def replace_in(path: Path, old: str, new: str) -> int:
     line = text[: text.index(old)].count("\n") + 1
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
     return line
+
+
+def decode_qr(pdf_path: Path, page_index: int, tmp_path: Path) -> str:
+    """Render one page to PNG and read its QR code back with zbarimg."""
+    assert shutil.which("zbarimg"), (
+        "zbarimg (Debian: zbar-tools) is needed; 'make test' installs it"
+    )
+    with pdfplumber.open(pdf_path) as pdf:
+        pdf.pages[page_index].to_image(resolution=150).save(tmp_path / "qr.png")
+    done = subprocess.run(
+        ["zbarimg", "-q", "--raw", str(tmp_path / "qr.png")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip()

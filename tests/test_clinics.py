@@ -21,7 +21,7 @@ from handouts.errors import ContentError
 from handouts.paths import clinics_dir, content_dir
 from handouts.templating import Page, build_context, make_env, render_html
 
-from .conftest import TREATMENT, build_one, replace_in
+from .conftest import TREATMENT, build_one, decode_qr, replace_in
 
 runner = CliRunner()
 HARBOUR = "harbour-skin-clinic"
@@ -94,20 +94,9 @@ def test_colours_reach_the_html():
 
 
 def test_qr_code_scans_to_the_clinic_url(harbour, tmp_path):
-    assert shutil.which("zbarimg"), (
-        "zbarimg (Debian: zbar-tools) is needed; 'make test' installs it"
-    )
     texts = harbour.page_texts()
     page = next(i for i, t in enumerate(texts) if "Scan with your phone camera" in t)
-    with pdfplumber.open(harbour.path) as pdf:
-        pdf.pages[page].to_image(resolution=150).save(tmp_path / "page.png")
-    done = subprocess.run(
-        ["zbarimg", "-q", "--raw", str(tmp_path / "page.png")],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.stdout.strip() == "https://harbourskin.example/aftercare"
+    assert decode_qr(harbour.path, page, tmp_path) == "https://harbourskin.example/aftercare"
     assert "https://harbourskin.example/aftercare" in texts[page]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 
 import pdfplumber
 import pypdf
@@ -15,7 +14,7 @@ from handouts.cli import app
 from handouts.content import Library
 from handouts.paths import clinics_dir, content_dir
 
-from .conftest import TREATMENT, build_one, replace_in
+from .conftest import TREATMENT, build_one, decode_qr, replace_in
 
 runner = CliRunner()
 LIBRARY = Library(content_dir())
@@ -181,21 +180,6 @@ def test_bookmarks_follow_the_headings(riverside_a4):
     flat = str(riverside_a4.reader.outline)
     for heading in ("The main points", "Side effects", "When to call us"):
         assert heading in flat
-
-
-def decode_qr(pdf_path, page_index, tmp_path):
-    assert shutil.which("zbarimg"), (
-        "zbarimg (Debian: zbar-tools) is needed; 'make test' installs it"
-    )
-    with pdfplumber.open(pdf_path) as pdf:
-        pdf.pages[page_index].to_image(resolution=150).save(tmp_path / "qr.png")
-    done = subprocess.run(
-        ["zbarimg", "-q", "--raw", str(tmp_path / "qr.png")],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return done.stdout.strip()
 
 
 def test_qr_code_from_the_website(riverside_a4, tmp_path):
