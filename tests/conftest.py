@@ -92,3 +92,15 @@ def decode_qr(pdf_path: Path, page_index: int, tmp_path: Path) -> str:
         check=False,
     )
     return done.stdout.strip()
+
+
+def stranded_headings(pdf_path: Path, headings: set[str], bottom_margin_mm: float) -> list:
+    """Headings that end a page (other than the last): each would be cut off from its text."""
+    found = []
+    with pdfplumber.open(pdf_path) as pdf:
+        for page in pdf.pages[:-1]:
+            body_bottom = page.height - bottom_margin_mm * 72 / 25.4
+            lines = [ln for ln in page.extract_text_lines() if ln["bottom"] <= body_bottom + 1]
+            if lines and lines[-1]["text"].strip() in headings:
+                found.append((page.page_number, lines[-1]["text"]))
+    return found

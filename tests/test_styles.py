@@ -14,7 +14,7 @@ from handouts.cli import app
 from handouts.content import Library
 from handouts.paths import clinics_dir, content_dir
 
-from .conftest import TREATMENT, build_one, decode_qr, replace_in
+from .conftest import TREATMENT, build_one, decode_qr, replace_in, stranded_headings
 
 runner = CliRunner()
 LIBRARY = Library(content_dir())
@@ -67,6 +67,22 @@ def test_large_print_text_is_never_smaller_than_16pt(built, treatment):
     with pdfplumber.open(result.job.path) as pdf:
         fonts = {c["fontname"] for page in pdf.pages for c in page.chars}
     assert not [f for f in fonts if "Italic" in f or "Oblique" in f]
+
+
+@pytest.mark.parametrize("style", ["large-print", "standard"])
+def test_no_heading_is_stranded_at_a_page_bottom(built, tmp_path_factory, style):
+    results = (
+        built[("large-print", "riverside-dermatology")]
+        if style == "large-print"
+        else (build_all(tmp_path_factory.mktemp("std"), "standard", "harbour-skin-clinic"))
+    )
+    margin = 34 if style == "large-print" else 21
+    for treatment, result in results.items():
+        handout = LIBRARY.handout(treatment, "en")
+        names = {value for _, value in LIBRARY.labels("en").headings} | {
+            s.heading for s in getattr(handout, "sections", [])
+        }
+        assert stranded_headings(result.job.path, names, margin) == [], treatment
 
 
 def test_large_print_page_numbers_are_as_large_as_body_text(built):
