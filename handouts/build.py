@@ -44,12 +44,18 @@ class Selection:
 class Job:
     treatment: str
     lang: str
-    style: str
-    paper: str
     clinic: Clinic
     path: Path
-    page: Page
+    page: Page  # paper, style and print-shop settings
     personal: PersonalDetails = field(default_factory=PersonalDetails)
+
+    @property
+    def style(self) -> str:
+        return self.page.style
+
+    @property
+    def paper(self) -> str:
+        return self.page.paper
 
 
 @dataclass
@@ -116,7 +122,7 @@ def plan(library: Library, selection: Selection) -> list[Job]:
             for_print_shop=page.for_print_shop,
         )
         check_writable(path)
-        jobs.append(Job(treatment, lang, style, paper, clinic, path, page, selection.personal))
+        jobs.append(Job(treatment, lang, clinic, path, page, selection.personal))
     try:
         library.labels(lang)
     except ContentError as exc:

@@ -43,7 +43,6 @@ LOGO_TYPES = {
 class Logo:
     uri: str  # a data: URI, so PDFs do not depend on where the files live
     alt: str
-    size: str
     position: str
 
 
@@ -145,7 +144,7 @@ def load_clinic(spec: str | None) -> Clinic:
             problem(("logo", size, "path"), str(exc))
             continue
         if chosen and chosen[0] == size:
-            logo = Logo(uri, image.alt, size, brand.logo.position)
+            logo = Logo(uri, image.alt, brand.logo.position)
 
     faces = []
     for i, family in enumerate(brand.typography.fonts):
@@ -219,16 +218,25 @@ def _check_font(data: bytes, mime: str, name: str) -> None:
         raise ValueError(f"'{name}' cannot be read as a font ({exc})") from None
 
 
-def font_installed(family: str) -> bool:
-    """Whether fontconfig knows a font family of this name."""
+@lru_cache(maxsize=1)
+def installed_families() -> frozenset[str] | None:
+    """The font families fontconfig knows (casefolded), asked once; None if it cannot say."""
     try:
         found = subprocess.run(
             ["fc-list", ":", "family"], capture_output=True, text=True, check=False, timeout=20
         ).stdout
     except (OSError, subprocess.TimeoutExpired):
-        return True  # cannot tell: do not block the build on it
-    names = {name.strip().casefold() for line in found.splitlines() for name in line.split(",")}
-    return family.casefold() in names
+        return None
+    return frozenset(
+        name.strip().casefold() for line in found.splitlines() for name in line.split(",")
+    )
+
+
+def font_installed(family: str) -> bool:
+    """Whether fontconfig knows a font family of this name (True when it cannot tell,
+    so that a missing fc-list does not block the build)."""
+    names = installed_families()
+    return names is None or family.casefold() in names
 
 
 @lru_cache(maxsize=256)

@@ -62,15 +62,13 @@ def check_layout(style: Style, pdf: RenderedPdf, what: str) -> None:
             "and the 'when to call' list are the longest parts), or use another style."
         )
     for anchor, page, third in style.panels:
-        found = [
-            (i, box)
-            for i, anchors in enumerate(pdf.anchors)
-            for a, box in anchors.items()
-            if a == anchor
-        ]
-        if not found:
+        found = next(
+            ((i, anchors[anchor]) for i, anchors in enumerate(pdf.anchors) if anchor in anchors),
+            None,
+        )
+        if found is None:
             raise RenderError(f"{what}: the {style.name} template has no panel '{anchor}'")
-        index, (left, _, _, _) = found[0]
+        index, (left, _, _, _) = found
         width = pdf.page_sizes[index][0]
         if index != page or int(left // (width / 3)) != third:
             raise RenderError(
