@@ -57,7 +57,7 @@ docs: install
 
 # Editor schemas in schemas/ (a test fails when they are out of date).
 schemas:
-	for kind in leaflet clinic labels references; do \
+	for kind in leaflet clinic labels references locale; do \
 	  $(HANDOUTS) schema $$kind -o schemas/$$kind.schema.json; done
 
 bench: install-test

@@ -18,7 +18,7 @@ from .models import PersonalDetails
 from .output import check_writable, output_path, write_atomic
 from .paths import styles_dir
 from .pdf import Renderer
-from .styles import available_styles, check_layout, style_info
+from .styles import available_styles, check_layout, fit_css, style_info
 from .templating import Page, build_context, make_env, render_html, template_roots
 
 PAPERS = ("a4", "letter")
@@ -43,7 +43,7 @@ class Selection:
 @dataclass(frozen=True)
 class Job:
     treatment: str
-    lang: str
+    lang: str  # the variety printed: en-GB, en-US (or a plain language)
     clinic: Clinic
     path: Path
     page: Page  # paper, style and print-shop settings
@@ -83,7 +83,8 @@ def plan(library: Library, selection: Selection) -> list[Job]:
     """Resolve defaults, check every name and load every input; raise before writing anything."""
     clinic = load_clinic(selection.clinic)
     defaults = clinic.brand.defaults
-    lang = selection.lang or defaults.language
+    locale = library.resolve_locale(selection.lang, defaults.language)
+    lang = locale.tag
     style = selection.style or defaults.style
     paper = (selection.paper or defaults.paper).lower()
     if style not in available_styles():
@@ -103,13 +104,13 @@ def plan(library: Library, selection: Selection) -> list[Job]:
     if not selection.treatments:
         raise UserError("Name at least one treatment, or use --all. 'handouts list' shows them.")
     for treatment in selection.treatments:
-        library.require(treatment, lang)
+        library.require(treatment, locale.language)
 
     problems = []
     jobs = []
     for treatment in dict.fromkeys(selection.treatments):
         try:
-            library.handout(treatment, lang)
+            library.localised(treatment, locale)
         except ContentError as exc:
             problems.extend(exc.problems)
         path = output_path(
@@ -124,7 +125,7 @@ def plan(library: Library, selection: Selection) -> list[Job]:
         check_writable(path)
         jobs.append(Job(treatment, lang, clinic, path, page, selection.personal))
     try:
-        library.labels(lang)
+        library.localised_labels(locale)
     except ContentError as exc:
         problems.extend(exc.problems)
     if problems:
@@ -135,20 +136,24 @@ def plan(library: Library, selection: Selection) -> list[Job]:
 def render_job(library: Library, job: Job, renderer: Renderer, env=None):
     """The PDF for one job, in memory."""
     env = env or make_env(job.clinic)
-    handout = library.handout(job.treatment, job.lang)
     context = build_context(
-        library, job.treatment, job.lang, handout, job.clinic, job.page, job.personal
+        library, job.treatment, library.locale(job.lang), job.clinic, job.page, job.personal
     )
     html = render_html(env, context)
     what = f"{job.treatment} ({job.lang}, {job.style}, {job.paper}, clinic {job.clinic.name})"
-    pdf = renderer.render(
-        html,
-        base_url=job.clinic.folder,
-        roots=template_roots(job.clinic),
-        stylesheets=[styles_dir() / f"{job.style}.css", *job.clinic.extra_css],
-        what=what,
-    )
-    check_layout(style_info(job.style), pdf, f"The {what} leaflet")
+    style = style_info(job.style)
+    for size in style.fit_sizes or (None,):
+        pdf = renderer.render(
+            html,
+            base_url=job.clinic.folder,
+            roots=template_roots(job.clinic),
+            stylesheets=[styles_dir() / f"{job.style}.css", *job.clinic.extra_css],
+            css=fit_css(size),
+            what=what,
+        )
+        if style.pages is None or pdf.pages == style.pages:
+            break
+    check_layout(style, pdf, f"The {what} leaflet")
     return pdf
 
 

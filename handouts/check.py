@@ -3,6 +3,11 @@
 - every file is valid, every reference key and related leaflet exists;
 - clinic folders are valid (brand file, logo, colour contrast);
 - review dates: a leaflet past its `next_review` date is a warning (an error when strict);
+- clinical sign-off: a leaflet no clinician has approved is a draft, a warning (an error when
+  strict); a clinic's approval that names an old version is a warning too;
+- varieties of English: every leaflet is made in each variety (en-GB, en-US); a variant
+  whose British text changed since it was written is an error, and so is any British word
+  (locales/en-US.yaml, not_in_print and spelling) left in an American leaflet;
 - reading level of each leaflet's printed text (English): Flesch-Kincaid grade at most
   MAX_GRADE for every leaflet and at most MAX_AVERAGE_GRADE on average (errors when strict).
 """
@@ -15,9 +20,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 
-from .clinic import bundled_clinics, load_clinic
+from pydantic import BaseModel
+
+from .clinic import Clinic, bundled_clinics, load_clinic
 from .content import Library
 from .errors import ContentError, Problem, UserError
+from .locales import fingerprint
+from .models import HandoutBase, Point
+from .yamlfile import field_name
 
 MAX_GRADE = 7.0
 MAX_AVERAGE_GRADE = 6.5
@@ -85,9 +95,11 @@ def check(
     report = CheckReport(errors=library.all_problems())
     gated = report.errors if strict else report.warnings  # errors only when strict
 
+    loaded: list[Clinic] = []
     for spec in clinics or bundled_clinics():
         try:
-            report.checked_clinics.append(load_clinic(spec).name)
+            loaded.append(load_clinic(spec))
+            report.checked_clinics.append(loaded[-1].name)
         except ContentError as exc:
             report.errors.extend(exc.problems)
         except UserError as exc:
@@ -104,6 +116,21 @@ def check(
             except UserError:
                 continue  # already reported by all_problems()
             report.checked_leaflets += 1
+            report.errors.extend(variety_problems(library, treatment, lang, handout))
+            drafts = [c.name for c in loaded if c.sign_off(treatment, lang, handout.review) is None]
+            if handout.review.approved_by is None and (drafts or not loaded):
+                gated.append(
+                    Problem(
+                        path,
+                        library.line(treatment, lang, ("review", "version")),
+                        "review",
+                        f"version {handout.review.version} is a draft: no clinician has approved "
+                        "it, so it prints 'Draft - not yet approved by a clinician' "
+                        f"(clinics: {', '.join(drafts) or 'none checked'}). When a clinician has "
+                        "checked it, record who and when under 'approvals' in the clinic's "
+                        "clinic.yaml",
+                    )
+                )
             due = handout.review.next_review
             if due < today:
                 gated.append(
@@ -129,6 +156,9 @@ def check(
                         )
                     )
 
+    for clinic in loaded:
+        report.errors.extend(approval_problems(library, clinic, gated))
+
     grades = [r.fk_grade for r in report.readability]
     if grades:
         report.average_grade = round(statistics.fmean(grades), 2)
@@ -143,3 +173,128 @@ def check(
                 )
             )
     return report
+
+
+def points_with_places(handout: HandoutBase) -> list[tuple[tuple, Point]]:
+    """Every point of a leaflet with where it is in the file, e.g. ('call_clinic', 2)."""
+    found = []
+
+    def walk(value, loc: tuple) -> None:
+        if isinstance(value, Point):
+            found.append((loc, value))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                walk(item, (*loc, i))
+        elif isinstance(value, BaseModel):
+            for name in type(value).model_fields:
+                if name not in ("review", "translation"):
+                    walk(getattr(value, name), (*loc, name))
+
+    walk(handout, ())
+    return found
+
+
+def variety_problems(
+    library: Library, treatment: str, lang: str, handout: HandoutBase
+) -> list[Problem]:
+    """Regional wording of one leaflet: tags that exist, variants that are up to date,
+    and no British word left in a leaflet made for another variety."""
+    path = library.handout_path(treatment, lang)
+    varieties = library.varieties_of(lang)
+    problems = []
+
+    def problem(loc: tuple, field: str, message: str) -> None:
+        problems.append(Problem(path, library.line(treatment, lang, loc), field, message))
+
+    places = points_with_places(handout)
+    for loc, point in places:
+        where = field_name(loc)
+        for tag in point.only:
+            if tag not in varieties:
+                problem(
+                    (*loc, "only"),
+                    f"{where}.only",
+                    f"'{tag}' is not a variety of this language; "
+                    f"use one of: {', '.join(varieties) or 'none exist'}",
+                )
+        for tag in ("en-US",):
+            variant = point.variant(tag)
+            if variant is None:
+                continue
+            now = fingerprint(point.text)
+            if tag not in varieties:
+                problem((*loc, tag), f"{where}.{tag}", f"there is no {tag} in content/locales")
+            elif variant.base is None:
+                problem(
+                    (*loc, tag),
+                    f"{where}.{tag}",
+                    f"say which British text this wording was written from: add 'base: {now}'",
+                )
+            elif variant.base != now:
+                problem(
+                    (*loc, tag),
+                    f"{where}.{tag}",
+                    f"the British text has changed since this {tag} wording was written "
+                    f"(base {variant.base}, now {now}). Make the {tag} wording say the same "
+                    f"as the British text, then set 'base: {now}'",
+                )
+    if problems:
+        return problems
+    for tag in varieties:
+        locale = library.locale(tag)
+        try:
+            printed = library.localised(treatment, locale)
+        except ContentError as exc:
+            problems.extend(exc.problems)
+            continue
+        if locale.banned is None:
+            continue
+        kept = [(loc, p) for loc, p in places if locale.keeps(p)]
+        for (loc, _), (_, shown) in zip(kept, points_with_places(printed), strict=True):
+            words = locale.banned_words(shown.text)
+            if words:
+                problem(
+                    loc,
+                    field_name(loc),
+                    f"the {tag} leaflet would print {', '.join(sorted(set(words)))}: give "
+                    f"this point {tag} wording (under '{tag}:') or mark it 'only:' for the "
+                    "varieties it is right for",
+                )
+        for name in ("title", "subtitle", "purpose"):
+            words = locale.banned_words(getattr(printed, name) or "")
+            if words:
+                problem(
+                    (name,),
+                    name,
+                    f"the {tag} leaflet would print {', '.join(sorted(set(words)))}; "
+                    "reword it so that it suits every variety",
+                )
+    return problems
+
+
+def approval_problems(library: Library, clinic: Clinic, gated: list[Problem]) -> list[Problem]:
+    """A clinic's sign-offs must name leaflets that exist; one for an old version is a warning."""
+    errors = []
+    brand_file = clinic.folder / "clinic.yaml"
+    for i, approval in enumerate(clinic.brand.approvals):
+        for treatment, version in approval.leaflets.items():
+            where = f"approvals (item {i + 1}).leaflets.{treatment}"
+            if treatment not in library.treatments():
+                errors.append(
+                    Problem(brand_file, None, where, f"there is no leaflet called '{treatment}'")
+                )
+                continue
+            if approval.language not in library.languages_of(treatment):
+                continue
+            current = library.handout(treatment, approval.language).review.version
+            if version != current:
+                gated.append(
+                    Problem(
+                        brand_file,
+                        None,
+                        where,
+                        f"signs off version {version}, but the leaflet is now version "
+                        f"{current}; it prints as a draft until a clinician signs off {current}",
+                    )
+                )
+    return errors

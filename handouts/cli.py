@@ -105,15 +105,26 @@ def list_command(content: ContentOpt = None, as_json: JsonOpt = False) -> None:
         library = _library(content)
         treatments = []
         for treatment in library.treatments():
-            titles = {
-                lang: library.handout(treatment, lang).title
+            leaflets = {
+                lang: library.handout(treatment, lang)
                 for lang in library.languages_of(treatment)
                 if lang in library.ui_languages()
             }
-            treatments.append({"id": treatment, "titles": titles})
+            treatments.append(
+                {
+                    "id": treatment,
+                    "titles": {lang: h.title for lang, h in leaflets.items()},
+                    "versions": {lang: h.review.version for lang, h in leaflets.items()},
+                }
+            )
         info = {
             "treatments": treatments,
             "languages": {lang: library.labels(lang).language_name for lang in library.languages()},
+            "varieties": {
+                tag: library.locale(tag).name
+                for lang in library.languages()
+                for tag in library.varieties_of(lang)
+            },
             "styles": available_styles(),
             "papers": list(PAPERS),
             "clinics": bundled_clinics(),
@@ -125,9 +136,11 @@ def list_command(content: ContentOpt = None, as_json: JsonOpt = False) -> None:
     typer.echo("Treatments:")
     for t in treatments:
         title = t["titles"].get("en") or next(iter(t["titles"].values()), "")
-        langs = ", ".join(t["titles"])
+        langs = ", ".join(f"{lang} v{version}" for lang, version in t["versions"].items())
         typer.echo(f"  {t['id']:<{width}}  {title}  [{langs}]")
     typer.echo("Languages:  " + ", ".join(f"{k} ({v})" for k, v in info["languages"].items()))
+    if info["varieties"]:
+        typer.echo("Varieties:  " + ", ".join(f"{k} ({v})" for k, v in info["varieties"].items()))
     from .styles import style_info
 
     typer.echo("Styles:")
@@ -191,7 +204,11 @@ def build_command(
     lang: Annotated[
         str | None,
         typer.Option(
-            "--lang", "-l", help="Language, e.g. en. Default: the clinic's.", show_default=False
+            "--lang",
+            "-l",
+            help="Language: en (your clinic's English), or a variety: en-GB (British) or "
+            "en-US (American). Default: the clinic's.",
+            show_default=False,
         ),
     ] = None,
     style: StyleOpt = None,
@@ -282,7 +299,8 @@ def check_command(
         bool,
         typer.Option(
             "--strict",
-            help="Treat overdue reviews and hard-to-read leaflets as errors, not warnings.",
+            help="Treat drafts no clinician has approved, overdue reviews and hard-to-read "
+            "leaflets as errors, not warnings.",
         ),
     ] = False,
     as_json: JsonOpt = False,
@@ -326,7 +344,7 @@ def check_command(
 def schema_command(
     kind: Annotated[
         str,
-        typer.Argument(help="Which file: leaflet, clinic, labels or references."),
+        typer.Argument(help="Which file: leaflet, clinic, labels, references or locale."),
     ] = "leaflet",
     output: Annotated[
         Path | None,

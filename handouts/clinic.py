@@ -18,13 +18,14 @@ import re
 import subprocess
 import warnings
 from dataclasses import dataclass, field
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from xml.etree import ElementTree
 
 from .content import not_found
 from .errors import ContentError, Problem, UserError
-from .models import ClinicFile
+from .models import ClinicFile, Review
 from .paths import clinics_dir
 from .yamlfile import field_name, line_of, load_yaml, validate_tree
 
@@ -65,6 +66,21 @@ class Clinic:
     logo: Logo | None = None
     font_faces: tuple[FontFace, ...] = ()
     extra_css: tuple[Path, ...] = ()
+
+    def sign_off(self, treatment: str, language: str, review: Review) -> tuple[str, date] | None:
+        """Who signed this version of the leaflet off, and when: in the content itself, or
+        in this clinic's `approvals` (the latest that names this version). None: a draft."""
+        if review.approved_by and review.approved_on:
+            return review.approved_by, review.approved_on
+        signed = [
+            (a.signed_on, a.signed_by)
+            for a in self.brand.approvals
+            if a.language == language and a.leaflets.get(treatment) == review.version
+        ]
+        if not signed:
+            return None
+        on, by = max(signed)
+        return by, on
 
     def qr_url(self, treatment: str, lang: str) -> str | None:
         """The address the QR code opens: `contact.qr_url` (which may name the leaflet

@@ -5,6 +5,7 @@ A content folder looks like this::
     content/
       references.yaml                    every source a leaflet may cite
       ui/<lang>.yaml                     headings and labels for one language
+      locales/<lang>-<COUNTRY>.yaml      what differs in one variety (en-GB, en-US)
       treatments/<treatment>/<lang>.yaml one leaflet in one language
 
 Problems are collected across files and reported together as `file:line: field: message`.
@@ -18,10 +19,21 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from .errors import ContentError, NotFoundError, Problem, UserError
-from .models import HANDOUT_KINDS, LANG_TAG, TREATMENT_ID, Bibliography, HandoutBase, Labels
+from .locales import Locale
+from .models import (
+    HANDOUT_KINDS,
+    LANG_TAG,
+    LOCALE_TAG,
+    TREATMENT_ID,
+    Bibliography,
+    HandoutBase,
+    Labels,
+    LocaleFile,
+)
 from .yamlfile import field_name, line_of, load_model, load_yaml, validate_tree
 
 SOURCE_LANG = "en"
@@ -51,6 +63,8 @@ class Library:
         self._handouts: dict[tuple[str, str], HandoutBase] = {}
         self._labels: dict[str, Labels] = {}
         self._trees: dict[Path, Any] = {}
+        self._locales: dict[str, Locale] = {}
+        self._localised: dict[tuple[str, str], HandoutBase] = {}
 
     # ---------------------------------------------------------------- what exists
 
@@ -69,6 +83,81 @@ class Library:
 
     def ui_languages(self) -> list[str]:
         return sorted(p.stem for p in (self.root / "ui").glob("*.yaml") if LANG_TAG.match(p.stem))
+
+    def locale_tags(self) -> list[str]:
+        """The varieties that have a file in locales/ (en-GB, en-US, ...)."""
+        folder = self.root / "locales"
+        return sorted(p.stem for p in folder.glob("*.yaml") if LOCALE_TAG.match(p.stem))
+
+    def locale(self, tag: str) -> Locale:
+        """A variety (en-US) or a language that has none (fr); raises if neither exists."""
+        if tag not in self._locales:
+            language = tag.split("-")[0]
+            if LOCALE_TAG.match(tag):
+                if tag not in self.locale_tags():
+                    known = [t for t in self.locale_tags() if t.startswith(language + "-")]
+                    raise not_found(
+                        f"variety of {language} (content/locales)", tag, known or self.locale_tags()
+                    )
+                path = self.root / "locales" / f"{tag}.yaml"
+                spec = load_model(path, LocaleFile)
+                if spec.language != language:
+                    raise ContentError(
+                        [Problem(path, None, "language", f"should be '{language}', as in the name")]
+                    )
+                self._locales[tag] = Locale(tag, language, spec)
+            else:
+                self._locales[tag] = Locale(tag, tag)
+        return self._locales[tag]
+
+    def varieties_of(self, language: str) -> list[str]:
+        return [t for t in self.locale_tags() if t.split("-")[0] == language]
+
+    def resolve_locale(self, requested: str | None, clinic_language: str) -> Locale:
+        """What `--lang` means for a clinic.
+
+        - nothing: the clinic's own language and variety (its `defaults.language`);
+        - a variety such as en-US: exactly that;
+        - a language such as en: the clinic's variety of it (a US clinic's English is
+          en-US), else the language's default variety (en-GB), else the plain language.
+        """
+        wanted = requested or clinic_language
+        if not LANG_TAG.match(wanted):
+            raise UserError(f"'{wanted}' is not a language tag like en, en-GB or en-US.")
+        language, _, region = wanted.partition("-")
+        if region:
+            return self.locale(f"{language}-{region}")
+        varieties = self.varieties_of(language)
+        clinic_base, _, clinic_region = clinic_language.partition("-")
+        if clinic_base == language and clinic_language in varieties:
+            return self.locale(clinic_language)
+        own = f"{language}-{clinic_region}" if clinic_region else None
+        if own in varieties:
+            return self.locale(own)
+        for tag in varieties:
+            if self.locale(tag).spec.default:
+                return self.locale(tag)
+        return self.locale(language)
+
+    def localised(self, treatment: str, locale: Locale) -> HandoutBase:
+        """A leaflet as printed in one variety (British or American English)."""
+        key = (treatment, locale.tag)
+        if key not in self._localised:
+            handout = self.handout(treatment, locale.language)
+            try:
+                self._localised[key] = locale.handout(handout)
+            except ValidationError as exc:
+                path = self.handout_path(treatment, locale.language)
+                raise ContentError(
+                    [
+                        Problem(path, None, field_name(e["loc"]), f"in {locale.tag}: {e['msg']}")
+                        for e in exc.errors(include_url=False)
+                    ]
+                ) from None
+        return self._localised[key]
+
+    def localised_labels(self, locale: Locale) -> Labels:
+        return locale.labels(self.labels(locale.language))
 
     def handout_path(self, treatment: str, lang: str) -> Path:
         return self.root / "treatments" / treatment / f"{lang}.yaml"

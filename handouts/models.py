@@ -27,6 +27,9 @@ HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 RefKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+# A regional variety of a language: en-GB, en-US (language, hyphen, country code).
+LOCALE_TAG = re.compile(r"^[a-z]{2,3}-[A-Z]{2}$")
+LocaleTag = Annotated[str, StringConstraints(pattern=LOCALE_TAG.pattern)]
 
 
 def _no_control_chars(value: str) -> str:
@@ -45,20 +48,50 @@ class Strict(BaseModel):
 # --------------------------------------------------------------------------- content
 
 
+class Variant(Strict):
+    """The same point written for one regional variety of English (see content/locales/).
+
+    `base` is a short fingerprint of the English text the variant was written from;
+    `handouts check` reports a variant whose English has changed since, and gives the new
+    fingerprint to copy in once the variant has been brought up to date.
+    """
+
+    text: CleanText
+    refs: list[RefKey] | None = None  # the sources of this wording; default: the point's refs
+    base: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{8}$")] | None = None
+
+
 class Point(Strict):
     """One sentence or bullet of a leaflet, with the references it rests on.
 
     In YAML a point is either plain text, or `text:` plus `refs: [KEY, ...]`.
     The refs are for reviewers; the leaflet prints the handout's reference list.
+
+    The text is written in British English. Spelling, temperatures and dates are turned
+    into American English automatically (content/locales/en-US.yaml); where the words
+    themselves must differ, give the American wording under `en-US:`. `only:` prints
+    the point only in the listed varieties (for example a line about the NHS: `only: [en-GB]`).
     """
+
+    model_config = ConfigDict(populate_by_name=True)
 
     text: CleanText
     refs: list[RefKey] = []
+    only: list[LocaleTag] = []
+    en_US: Variant | None = Field(None, alias="en-US")
 
     @model_validator(mode="before")
     @classmethod
     def _from_text(cls, data: Any) -> Any:
-        return {"text": data} if isinstance(data, str) else data
+        if isinstance(data, str):
+            return {"text": data}
+        if isinstance(data, dict) and isinstance(data.get("only"), str):
+            return {**data, "only": [data["only"]]}
+        return data
+
+    def variant(self, locale: str) -> Variant | None:
+        """The wording written for this locale, if there is one."""
+        return self.en_US if locale == "en-US" else None
 
     @classmethod
     def __get_pydantic_json_schema__(cls, core_schema, handler):
@@ -83,12 +116,21 @@ class Review(Strict):
     last_reviewed: date
     next_review: date
     reviewed_by: CleanText | None = None
+    # Clinical sign-off of this version. Until both are filled in, the leaflet is a draft:
+    # it prints "Draft - not yet approved by a clinician" instead of "Last reviewed".
+    # (A clinic can also record its own sign-off in its clinic.yaml: see `approvals`.)
+    approved_by: CleanText | None = None
+    approved_on: date | None = None
     open_items: list[CleanText] = []  # questions still to settle; never printed
 
     @model_validator(mode="after")
     def _order(self) -> Review:
         if self.next_review <= self.last_reviewed:
             raise ValueError("next_review must be later than last_reviewed")
+        if (self.approved_by is None) != (self.approved_on is None):
+            raise ValueError(
+                "a clinical sign-off needs both approved_by (who) and approved_on (when)"
+            )
         return self
 
 
@@ -121,7 +163,11 @@ class HandoutBase(Strict):
     purpose: CleanText
     key_points: Annotated[list[Point], Field(min_length=2, max_length=6)]
     call_clinic: Points
+    # Signs that need the clinic straight away, day or night, with emergency services
+    # if the clinic cannot be reached at once (printed first in the emergency box).
+    urgent: list[Point] = []
     emergency: list[Point] = []  # signs that need emergency services, where there are any
+    when_you_call: list[Point] = []  # what to tell whoever answers (printed in the emergency box)
     questions: Points
     related: list[Annotated[str, StringConstraints(pattern=TREATMENT_ID.pattern)]] = []
     references: Annotated[list[RefKey], Field(min_length=1)]
@@ -155,7 +201,14 @@ class HandoutBase(Strict):
         return []
 
     def all_points(self) -> list[Point]:
-        groups = [self.key_points, *self.body_groups(), self.call_clinic, self.emergency]
+        groups = [
+            self.key_points,
+            *self.body_groups(),
+            self.call_clinic,
+            self.urgent,
+            self.emergency,
+            self.when_you_call,
+        ]
         return [point for group in [*groups, self.questions] for point in group]
 
 
@@ -164,17 +217,28 @@ class TreatmentHandout(HandoutBase):
 
     kind: Literal["treatment"] = "treatment"
     helps: Points
-    not_for: Points
+    not_for: list[Point] = []  # who should not have it
+    tell_doctor: list[Point] = []  # things to tell the doctor first; not exclusions
     what_happens: Points
     sessions: Points
     recovery: Points
     side_effects: SideEffects
     aftercare: Points
 
+    @model_validator(mode="after")
+    def _who(self) -> TreatmentHandout:
+        if not (self.not_for or self.tell_doctor):
+            raise ValueError(
+                "needs not_for (who should not have it) or tell_doctor (what to tell "
+                "the doctor first), or both"
+            )
+        return self
+
     def body_groups(self) -> list[list[Point]]:
         return [
             self.helps,
             self.not_for,
+            self.tell_doctor,
             self.what_happens,
             self.sessions,
             self.recovery,
@@ -209,6 +273,9 @@ class Reference(Strict):
     full: CleanText | None = None
     url: CleanText | None = None
     secondary: bool = False  # a clinic, commercial or secondary page: rough figures only
+    # False for a source a clinic cannot hand over (the seed articles, unnamed clinic pages):
+    # it stays on the points for reviewers but is left out of the printed list.
+    printed: bool = True
 
 
 class Bibliography(Strict):
@@ -247,6 +314,7 @@ class Headings(Strict):
     key_points: Text
     helps: Text
     not_for: Text
+    tell_doctor: Text
     what_happens: Text
     sessions: Text
     recovery: Text
@@ -268,12 +336,13 @@ class Labels(Strict):
     language_name: Text
     direction: Literal["ltr", "rtl"] = "ltr"
     headings: Headings
-    months: Annotated[list[Text], Field(min_length=12, max_length=12)]
-    date_format: Annotated[Text, _needs("day", "month", "year")]
     page_of: Annotated[Text, _needs("page", "pages")]
     last_reviewed: Annotated[Text, _needs("date")]
     next_review: Annotated[Text, _needs("date")]
     version: Annotated[Text, _needs("version")]
+    approved_by: Annotated[Text, _needs("name")]
+    draft: Text  # in the footer and the sources instead of "Last reviewed" until sign-off
+    draft_notice: Text  # on the first page of a draft
     phone: Text
     after_hours: Text
     email: Text
@@ -284,6 +353,9 @@ class Labels(Strict):
     emergency_call: Annotated[Text, _needs("number")]
     emergency_generic: Annotated[Text, _needs("number")]
     emergency_services: Text  # said instead of a number when the clinic gives none
+    urgent_call: Text  # above the signs for which the clinic is called first, day or night
+    urgent_fallback: Annotated[Text, _needs("number")]
+    when_you_call: Text
     references_note: Text
     translation_notice: Text
     qr_alt: Annotated[Text, _needs("url")]
@@ -296,6 +368,33 @@ class Labels(Strict):
     summary_kicker: Text  # above the title on the one-page summary
     fold_here: Text  # on the tri-fold's inside flap
     summary_sources: Annotated[Text, _needs("title")]  # at the foot of the one-page summary
+
+
+class LocaleFile(Strict):
+    """`content/locales/<language>-<COUNTRY>.yaml`: one regional variety of a language.
+
+    The leaflets of a language are written once; a variety records only what differs:
+    spellings, temperatures, label wording and the words that must not be printed.
+    """
+
+    language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
+    name: Text
+    default: bool = False  # the variety used when a clinic names only the language
+    temperature: Literal["celsius", "fahrenheit"] = "celsius"
+    spelling: dict[Text, Text] = {}  # source spelling -> this variety's spelling
+    not_in_print: list[Text] = []
+    labels: dict[str, Text] = {}  # label name -> wording for this variety
+
+    @field_validator("labels")
+    @classmethod
+    def _known_labels(cls, value: dict[str, str]) -> dict[str, str]:
+        known = set(Labels.model_fields)
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise ValueError(
+                f"{', '.join(unknown)} is not a label; labels are listed in ui/en.yaml"
+            )
+        return value
 
 
 # --------------------------------------------------------------------------- clinics
@@ -420,9 +519,27 @@ class PersonalDetails(Strict):
 
 
 class ClinicDefaults(Strict):
-    language: Annotated[str, StringConstraints(pattern=LANG_TAG.pattern)] = "en"
+    # The language and its variety, e.g. en-GB (British English) or en-US (American
+    # English): spelling, words, dates and temperatures follow it.
+    language: Annotated[str, StringConstraints(pattern=LANG_TAG.pattern)] = "en-GB"
     paper: Literal["a4", "letter"] = "a4"
     style: Annotated[str, StringConstraints(pattern=TREATMENT_ID.pattern)] = "standard"
+
+
+class Approval(Strict):
+    """A clinician's sign-off of leaflets for this clinic: who, when, and which versions.
+
+    A sign-off covers the version named; when a leaflet gets a new version it prints as a
+    draft again until that version is signed off.
+    """
+
+    signed_by: CleanText  # name and role, e.g. "Dr A. Okafor, consultant dermatologist"
+    signed_on: date
+    language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")] = "en"
+    leaflets: Annotated[
+        dict[Annotated[str, StringConstraints(pattern=TREATMENT_ID.pattern)], Text],
+        Field(min_length=1),
+    ]  # leaflet id -> the version signed off, e.g. steroid-injections: "1.1"
 
 
 class ClinicFile(Strict):
@@ -436,6 +553,7 @@ class ClinicFile(Strict):
     extra_css: list[CleanText] = []  # stylesheets in the clinic folder, applied after the style's
     defaults: ClinicDefaults = ClinicDefaults()
     disclaimer: CleanText | None = None
+    approvals: list[Approval] = []  # clinical sign-off of the leaflets this clinic prints
 
     @model_validator(mode="before")
     @classmethod

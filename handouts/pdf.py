@@ -165,12 +165,16 @@ class Renderer:
         base_url: Path,
         roots: Sequence[Path],
         stylesheets: Sequence[Path] = (),
+        css: str = "",
         what: str = "leaflet",
     ) -> RenderedPdf:
-        from weasyprint import HTML
+        """`css` is a last rule of handouts' own (no URLs), applied after the stylesheets."""
+        from weasyprint import CSS, HTML
         from weasyprint.urls import FatalURLFetchingError
 
         sheets = [self.stylesheet(path, roots) for path in stylesheets]
+        if css:
+            sheets.append(CSS(string=css, font_config=self._font_config))
         fetcher = self._fetcher_class(roots)
         options = {
             "pdf_variant": "pdf/ua-1",

@@ -23,12 +23,20 @@ class Style:
     landscape: bool = False
     # (element id, page number from 0, which third of the page from 0): where each panel must start
     panels: tuple[tuple[str, int, int], ...] = field(default=())
+    # Text sizes (pt) to try, largest first, until the leaflet fits its pages: a long
+    # leaflet gets slightly smaller type rather than a second page. Empty: the style's own.
+    fit_sizes: tuple[float, ...] = ()
 
 
 KNOWN = {
-    "standard": Style("standard", "the full leaflet, 2 to 4 pages"),
+    "standard": Style("standard", "the full leaflet, 2 to 6 pages"),
     "large-print": Style("large-print", "the full leaflet in large print (18 pt) for low vision"),
-    "summary": Style("summary", "a one-page card for the fridge: aftercare, when to call", 1),
+    "summary": Style(
+        "summary",
+        "a one-page card for the fridge: aftercare, when to call",
+        pages=1,
+        fit_sizes=(11.5, 11, 10.5, 10),
+    ),
     "trifold": Style(
         "trifold",
         "a tri-fold brochure: 2 landscape pages, printed on both sides and folded in three",
@@ -53,13 +61,19 @@ def style_info(name: str) -> Style:
     return KNOWN.get(name) or Style(name, "a custom style")
 
 
+def fit_css(size: float | None) -> str:
+    """The extra rule that sets a style's text size for one try (see Style.fit_sizes)."""
+    return f"html {{ font-size: {size}pt; }}" if size else ""
+
+
 def check_layout(style: Style, pdf: RenderedPdf, what: str) -> None:
     """Raise a RenderError naming the leaflet when it does not fit the style's pages."""
     if style.pages is not None and pdf.pages != style.pages:
+        smallest = f", even with its text at {min(style.fit_sizes)} pt" if style.fit_sizes else ""
         raise RenderError(
-            f"{what} does not fit the {style.name} style: it needs {pdf.pages} pages, but this "
-            f"style has exactly {style.pages}. Shorten the leaflet text (the aftercare steps "
-            "and the 'when to call' list are the longest parts), or use another style."
+            f"{what} does not fit the {style.name} style: it needs {pdf.pages} pages{smallest}, "
+            f"but this style has exactly {style.pages}. Shorten the leaflet text (the aftercare "
+            "steps and the 'when to call' list are the longest parts), or use another style."
         )
     for anchor, page, third in style.panels:
         found = next(

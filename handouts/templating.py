@@ -32,7 +32,8 @@ from . import __version__
 from .clinic import Clinic
 from .content import Library
 from .errors import RenderError
-from .models import HandoutBase, Labels, PersonalDetails
+from .locales import Locale
+from .models import PersonalDetails
 from .paths import templates_dir
 
 PAGE_SIZES = {"a4": "A4", "letter": "letter"}
@@ -137,14 +138,10 @@ class Page:
         return bool(self.bleed_mm) or self.crop_marks
 
 
-def format_date(day: date, labels: Labels) -> str:
-    return labels.date_format.format(day=day.day, month=labels.months[day.month - 1], year=day.year)
-
-
-def _as_date(text: str | None, labels: Labels) -> str | None:
+def _as_date(text: str | None, locale: Locale) -> str | None:
     """A date given as YYYY-MM-DD is printed the way the leaflet writes dates."""
     try:
-        return format_date(date.fromisoformat(text), labels) if text else text
+        return locale.format_date(date.fromisoformat(text)) if text else text
     except ValueError:
         return text
 
@@ -152,22 +149,27 @@ def _as_date(text: str | None, labels: Labels) -> str | None:
 def build_context(
     library: Library,
     treatment: str,
-    lang: str,
-    handout: HandoutBase,
+    locale: Locale,
     clinic: Clinic,
     page: Page,
     personal: PersonalDetails | None = None,
 ) -> dict[str, Any]:
-    labels = library.labels(lang)
+    """Everything a template can use (the template API; see docs/customising.md)."""
+    handout = library.localised(treatment, locale)
+    labels = library.localised_labels(locale)
     bibliography = library.bibliography.references
     related = []
     for other in handout.related:
         langs = library.languages_of(other)
-        source = lang if lang in langs else (langs[0] if langs else None)
-        if source is not None:
-            related.append({"id": other, "title": library.handout(other, source).title})
+        if locale.language in langs:
+            related.append({"id": other, "title": library.localised(other, locale).title})
+        elif langs:
+            related.append({"id": other, "title": library.handout(other, langs[0]).title})
     contact = clinic.brand.contact
     emergency_number = contact.emergency_number or labels.emergency_services
+    review = handout.review
+    signed = clinic.sign_off(treatment, locale.language, review)
+    lang = locale.tag
     return {
         "treatment": treatment,
         "lang": lang,
@@ -186,13 +188,19 @@ def build_context(
         "qr_uri": clinic.qr_uri(treatment, lang),
         "qr_url": clinic.qr_url(treatment, lang),
         "personal": personal or PersonalDetails(),
-        "treatment_date": _as_date(personal.treatment_date if personal else None, labels),
+        "treatment_date": _as_date(personal.treatment_date if personal else None, locale),
         "page": page,
         "page_size": PAGE_SIZES[page.paper],
-        "references": [bibliography[key] for key in handout.cited_keys()],
+        "references": [
+            bibliography[key] for key in handout.cited_keys() if bibliography[key].printed
+        ],
         "related": related,
-        "last_reviewed": format_date(handout.review.last_reviewed, labels),
-        "next_review": format_date(handout.review.next_review, labels),
+        # Until a clinician has signed this version off, the leaflet is a draft and says so
+        # wherever it would otherwise say when it was last reviewed.
+        "draft": signed is None,
+        "approved_by": signed[0] if signed else None,
+        "last_reviewed": locale.format_date(signed[1]) if signed else None,
+        "next_review": locale.format_date(review.next_review),
         "page_counter": css_counter_content(labels.page_of),
         "keywords": ", ".join(["scar", treatment, handout.title]),
         "generator": f"handouts {__version__}",
