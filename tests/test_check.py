@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from handouts.cli import app
+from handouts.paths import content_dir
 from handouts.schema import SCHEMAS, schema_text
 from handouts.yamlfile import load_yaml, to_plain
 
@@ -35,17 +36,29 @@ def leaflet(content, treatment=TREATMENT):
     return content / "treatments" / treatment / "en.yaml"
 
 
-def test_shipped_content_passes_strict_check():
-    result = check("--strict")
+def test_shipped_content_passes_check_with_drafts_as_warnings():
+    result = check()
     assert result.exit_code == 0, result.output
     assert "Checked 15 leaflets" in result.stdout
-    assert "0 errors, 0 warnings" in result.stdout
+    assert "0 errors, 15 warnings" in result.stdout
     rows = [line for line in result.stdout.splitlines() if line.split()[1:2] == ["en"]]
     assert len(rows) == 15
+    drafts = [line for line in result.stderr.splitlines() if "is a draft" in line]
+    assert len(drafts) == 15
+
+
+def test_strict_check_fails_on_drafts():
+    """No clinician has signed the shipped leaflets off yet: --strict must say so."""
+    result = check("--strict")
+    assert result.exit_code == 1
+    assert "15 errors" in result.stderr
+    path = leaflet(content_dir())
+    assert f"Error: {path}:" in result.stderr
+    assert "review: version" in result.stderr and "is a draft" in result.stderr
 
 
 def test_json_report_of_shipped_content():
-    result = check("--json", "--strict")
+    result = check("--json")
     assert result.exit_code == 0
     report = json.loads(result.stdout)
     assert report["ok"] is True
@@ -53,6 +66,7 @@ def test_json_report_of_shipped_content():
     assert all(row["fk_grade"] <= 7 for row in report["readability"])
     assert report["average_grade"] <= 6.5
     assert set(report["checked_clinics"]) == {"neutral", "riverside-dermatology", HARBOUR}
+    assert sum("is a draft" in w["message"] for w in report["warnings"]) == 15
 
 
 @pytest.mark.parametrize(
@@ -101,8 +115,8 @@ def test_missing_section_is_reported(content_copy):
 
 def test_expired_review_is_a_warning_then_an_error_when_strict(content_copy):
     path = leaflet(content_copy)
-    replace_in(path, "last_reviewed: 2026-11-22", "last_reviewed: 2023-01-10")
-    line = replace_in(path, "next_review: 2027-11-22", "next_review: 2024-01-10")
+    replace_in(path, "last_reviewed: 2026-11-23", "last_reviewed: 2023-01-10")
+    line = replace_in(path, "next_review: 2027-11-23", "next_review: 2024-01-10")
     relaxed = check("--content", content_copy)
     assert relaxed.exit_code == 0
     assert f"Warning: {path}:{line}: review.next_review: the review was due on 2024-01-10" in (

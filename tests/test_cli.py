@@ -58,12 +58,12 @@ def test_build_json_report(tmp_path):
     [report] = json.loads(result.stdout)
     assert report["treatment"] == TREATMENT
     assert (report["lang"], report["style"], report["clinic"], report["paper"]) == (
-        "en",
+        "en-GB",
         "standard",
         "riverside-dermatology",
         "letter",
     )
-    path = tmp_path / "riverside-dermatology" / "en" / f"{TREATMENT}-standard-letter.pdf"
+    path = tmp_path / "riverside-dermatology" / "en-GB" / f"{TREATMENT}-standard-letter.pdf"
     assert report["path"] == str(path)
     assert report["pages"] == len(pypdf.PdfReader(path).pages)
 
@@ -71,7 +71,7 @@ def test_build_json_report(tmp_path):
 def test_build_prints_the_path(tmp_path):
     result = invoke("build", TREATMENT, "-o", tmp_path)
     assert result.exit_code == 0
-    path = tmp_path / "neutral" / "en" / f"{TREATMENT}-standard-a4.pdf"
+    path = tmp_path / "neutral" / "en-GB" / f"{TREATMENT}-standard-a4.pdf"
     assert str(path) in result.stdout
     assert path.read_bytes().startswith(b"%PDF-")
 
@@ -107,7 +107,7 @@ def test_content_errors_exit_1_with_file_and_line_and_write_nothing(tmp_path, co
 
 
 def test_a_file_handouts_did_not_make_is_never_overwritten(tmp_path):
-    target = tmp_path / "neutral" / "en" / f"{TREATMENT}-standard-a4.pdf"
+    target = tmp_path / "neutral" / "en-GB" / f"{TREATMENT}-standard-a4.pdf"
     target.parent.mkdir(parents=True)
     target.write_text("my own notes")
     result = invoke("build", TREATMENT, "-o", tmp_path)
@@ -120,7 +120,7 @@ def test_a_handouts_pdf_is_replaced(tmp_path):
     assert invoke("build", TREATMENT, "-o", tmp_path).exit_code == 0
     again = invoke("build", TREATMENT, "-o", tmp_path)
     assert again.exit_code == 0, again.stderr
-    leftovers = [p.name for p in (tmp_path / "neutral" / "en").iterdir()]
+    leftovers = [p.name for p in (tmp_path / "neutral" / "en-GB").iterdir()]
     assert leftovers == [f"{TREATMENT}-standard-a4.pdf"]
 
 

@@ -75,7 +75,7 @@ def test_every_problem_is_reported_at_once(content_copy):
     path = leaflet(content_copy)
     replace_in(path, "\nsubtitle:", "\nsubtitel:")
     replace_in(path, "refs: [RF, NHS]", "refs: [RF, NHZ]")
-    replace_in(path, '  version: "1.0"', '  version: ""')
+    replace_in(path, '  version: "1.1"', '  version: ""')
     problems = problems_for(content_copy)
     assert {p.field for p in problems} == {
         "subtitel",
@@ -88,7 +88,7 @@ def test_every_problem_is_reported_at_once(content_copy):
 
 def test_bad_date_is_explained(content_copy):
     path = leaflet(content_copy)
-    line = replace_in(path, "last_reviewed: 2026-11-22", "last_reviewed: 22/11/2026")
+    line = replace_in(path, "last_reviewed: 2026-11-23", "last_reviewed: 22/11/2026")
     [problem] = problems_for(content_copy)
     assert (problem.line, problem.field) == (line, "review.last_reviewed")
     assert "YYYY-MM-DD" in problem.message
@@ -96,7 +96,7 @@ def test_bad_date_is_explained(content_copy):
 
 def test_review_dates_must_be_in_order(content_copy):
     path = leaflet(content_copy)
-    replace_in(path, "next_review: 2027-11-22", "next_review: 2025-01-01")
+    replace_in(path, "next_review: 2027-11-23", "next_review: 2025-01-01")
     [problem] = problems_for(content_copy)
     assert problem.field == "review"
     assert "next_review must be later than last_reviewed" in problem.message

@@ -24,7 +24,7 @@ def test_html_matches_golden_file():
     library = Library(content_dir())
     clinic = load_clinic("riverside-dermatology")
     context = build_context(
-        library, TREATMENT, "en", library.handout(TREATMENT, "en"), clinic, Page("a4", "standard")
+        library, TREATMENT, library.locale("en-GB"), clinic, Page("a4", "standard")
     )
     html = render_html(make_env(clinic), context)
     if os.environ.get("HANDOUTS_UPDATE_GOLDEN"):

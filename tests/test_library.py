@@ -16,7 +16,6 @@ H = LIBRARY.labels("en").headings
 ALWAYS = [H.key_points, H.call_clinic, H.emergency, H.questions, H.contact, H.references]
 TREATMENT_ONLY = [
     H.helps,
-    H.not_for,
     H.what_happens,
     H.sessions,
     H.recovery,
@@ -50,7 +49,7 @@ def test_the_library_has_fifteen_leaflets():
 def test_leaflet_builds_with_its_sections(built, treatment):
     pages, text = built[treatment]
     handout = LIBRARY.handout(treatment, "en")
-    assert 2 <= pages <= 4  # the standard style promises 2 to 4 pages
+    assert 2 <= pages <= 6  # the standard style promises 2 to 6 pages
     flat = " ".join(text.split())
     assert " ".join(handout.title.split()) in flat
     assert f"Page {pages} of {pages}" in text
@@ -58,6 +57,8 @@ def test_leaflet_builds_with_its_sections(built, treatment):
         [s.heading for s in handout.sections]
         if isinstance(handout, GuideHandout)
         else TREATMENT_ONLY
+        + [H.not_for] * bool(handout.not_for)
+        + [H.tell_doctor] * bool(handout.tell_doctor)
     )
     if handout.related:
         expected.append(H.related)
@@ -69,8 +70,10 @@ def test_leaflet_builds_with_its_sections(built, treatment):
 def test_the_filler_leaflet_has_the_emergency_signs(built):
     _, text = built["fillers"]
     flat = " ".join(text.split())
+    assert "Call us straight away, day or night, if:" in flat
+    assert "If you cannot reach us at once, call 999 or go to A&E." in flat
     assert "Call 999 at once if:" in flat
-    for sign in ("white, grey-blue or blotchy", "eyesight changes", "weak"):
+    for sign in ("white, grey, blue or blotchy", "eyesight changes", "stroke"):
         assert sign in flat
 
 
