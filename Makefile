@@ -42,18 +42,18 @@ docs: install
 	$(HANDOUTS) build steroid-injections -o $(DOCS_PDF)
 	$(HANDOUTS) build steroid-injections -c riverside-dermatology -o $(DOCS_PDF)
 	$(HANDOUTS) build steroid-injections -c harbour-skin-clinic -o $(DOCS_PDF)
-	pdftoppm -r 60 -png -singlefile -f 1 -l 1 $(DOCS_PDF)/riverside-dermatology/en/steroid-injections-standard-a4.pdf docs/images/steroid-injections-riverside-page1
-	pdftoppm -r 60 -png -singlefile -f 3 -l 3 $(DOCS_PDF)/neutral/en/steroid-injections-standard-a4.pdf docs/images/steroid-injections-neutral-page3
-	pdftoppm -r 60 -png -singlefile -f 1 -l 1 $(DOCS_PDF)/neutral/en/steroid-injections-standard-a4.pdf docs/images/customising-1-neutral
-	pdftoppm -r 60 -png -singlefile -f 1 -l 1 $(DOCS_PDF)/riverside-dermatology/en/steroid-injections-standard-a4.pdf docs/images/customising-2-brand-file
-	pdftoppm -r 60 -png -singlefile -f 1 -l 1 $(DOCS_PDF)/harbour-skin-clinic/en/steroid-injections-standard-letter.pdf docs/images/customising-3-override
-	pdftoppm -r 60 -png -singlefile -f 4 -l 4 $(DOCS_PDF)/harbour-skin-clinic/en/steroid-injections-standard-letter.pdf docs/images/customising-4-contact-qr
+	pdftoppm -r 60 -png -singlefile -f 1 -l 1 $(DOCS_PDF)/riverside-dermatology/en-GB/steroid-injections-standard-a4.pdf docs/images/steroid-injections-riverside-page1
+	pdftoppm -r 60 -png -singlefile -f 3 -l 3 $(DOCS_PDF)/neutral/en-GB/steroid-injections-standard-a4.pdf docs/images/steroid-injections-neutral-page3
+	pdftoppm -r 60 -png -singlefile -f 1 -l 1 $(DOCS_PDF)/neutral/en-GB/steroid-injections-standard-a4.pdf docs/images/customising-1-neutral
+	pdftoppm -r 60 -png -singlefile -f 1 -l 1 $(DOCS_PDF)/riverside-dermatology/en-GB/steroid-injections-standard-a4.pdf docs/images/customising-2-brand-file
+	pdftoppm -r 60 -png -singlefile -f 1 -l 1 $(DOCS_PDF)/harbour-skin-clinic/en-US/steroid-injections-standard-letter.pdf docs/images/customising-3-override
+	pdftoppm -r 60 -png -singlefile -f 4 -l 4 $(DOCS_PDF)/harbour-skin-clinic/en-US/steroid-injections-standard-letter.pdf docs/images/customising-4-contact-qr
 	for style in large-print summary trifold; do \
 	  $(HANDOUTS) build steroid-injections -s $$style -c riverside-dermatology -o $(DOCS_PDF); done
-	pdftoppm -r 60 -png -singlefile -f 1 -l 1 $(DOCS_PDF)/riverside-dermatology/en/steroid-injections-standard-a4.pdf docs/images/style-standard
-	pdftoppm -r 60 -png -singlefile -f 1 -l 1 $(DOCS_PDF)/riverside-dermatology/en/steroid-injections-large-print-a4.pdf docs/images/style-large-print
-	pdftoppm -r 60 -png -singlefile $(DOCS_PDF)/riverside-dermatology/en/steroid-injections-summary-a4.pdf docs/images/style-summary
-	pdftoppm -r 45 -png -f 1 -l 2 $(DOCS_PDF)/riverside-dermatology/en/steroid-injections-trifold-a4.pdf docs/images/style-trifold
+	pdftoppm -r 60 -png -singlefile -f 1 -l 1 $(DOCS_PDF)/riverside-dermatology/en-GB/steroid-injections-standard-a4.pdf docs/images/style-standard
+	pdftoppm -r 60 -png -singlefile -f 1 -l 1 $(DOCS_PDF)/riverside-dermatology/en-GB/steroid-injections-large-print-a4.pdf docs/images/style-large-print
+	pdftoppm -r 60 -png -singlefile $(DOCS_PDF)/riverside-dermatology/en-GB/steroid-injections-summary-a4.pdf docs/images/style-summary
+	pdftoppm -r 45 -png -f 1 -l 2 $(DOCS_PDF)/riverside-dermatology/en-GB/steroid-injections-trifold-a4.pdf docs/images/style-trifold
 
 # Editor schemas in schemas/ (a test fails when they are out of date).
 schemas:
