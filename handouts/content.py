@@ -120,14 +120,16 @@ class Library:
         - a variety such as en-US: exactly that;
         - a language such as en: the clinic's variety of it (a US clinic's English is
           en-US), else the language's default variety (en-GB), else the plain language.
+        A content folder with no varieties of the language prints it as written.
         """
         wanted = requested or clinic_language
-        if not LANG_TAG.match(wanted):
+        if not LANG_TAG.match(wanted.lower()):
             raise UserError(f"'{wanted}' is not a language tag like en, en-GB or en-US.")
         language, _, region = wanted.partition("-")
-        if region:
-            return self.locale(f"{language}-{region}")
+        language = language.lower()
         varieties = self.varieties_of(language)
+        if region and (requested or varieties):
+            return self.locale(f"{language}-{region.upper()}")
         clinic_base, _, clinic_region = clinic_language.partition("-")
         if clinic_base == language and clinic_language in varieties:
             return self.locale(clinic_language)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import shutil
 
 import pdfplumber
 import pypdf
@@ -184,6 +185,7 @@ def test_each_clinic_prints_its_own_english(tmp_path):
         (["-c", "harbour-skin-clinic", "--lang", "en-GB"], "harbour-skin-clinic", "en-GB"),
         (["-c", "riverside-dermatology"], "riverside-dermatology", "en-GB"),
         (["-c", "riverside-dermatology", "-l", "en-US"], "riverside-dermatology", "en-US"),
+        (["-c", "riverside-dermatology", "-l", "EN-us"], "riverside-dermatology", "en-US"),
         ([], "neutral", "en-GB"),
     ]
     for args, clinic, tag in cases:
@@ -509,3 +511,28 @@ def test_drafts_never_print_a_review_date(english):
     for (treatment, tag), text in english.items():
         assert "Last reviewed" not in text, (treatment, tag)
         assert DRAFT in text, (treatment, tag)
+
+
+def test_a_content_folder_without_varieties_prints_its_english_as_written(content_copy, tmp_path):
+    shutil.rmtree(content_copy / "locales")
+    result = runner.invoke(
+        app, ["build", "silicone-gel", "--content", str(content_copy), "-o", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    [path] = (tmp_path / "neutral" / "en").glob("*.pdf")
+    assert "Haelan" in body_text(path)
+    asked = runner.invoke(
+        app,
+        [
+            "build",
+            "silicone-gel",
+            "-l",
+            "en-US",
+            "--content",
+            str(content_copy),
+            "-o",
+            str(tmp_path),
+        ],
+    )
+    assert asked.exit_code == 2
+    assert "There is no variety of en (content/locales) called 'en-US'" in asked.stderr
