@@ -441,6 +441,16 @@ def templates_explain_command(
             typer.echo(f"        {where:<8}  {path}  {mark}".rstrip())
 
 
+@templates_app.command("variables")
+def templates_variables_command() -> None:
+    """List every variable a template can use, with what it holds."""
+    from .templating import TEMPLATE_VARIABLES
+
+    width = max(len(name) for name in TEMPLATE_VARIABLES)
+    for name, help_text in TEMPLATE_VARIABLES.items():
+        typer.echo(f"{name:<{width}}  {help_text}")
+
+
 def main() -> None:
     app(prog_name="handouts")
 

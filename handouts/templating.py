@@ -1,18 +1,23 @@
 """Turn a leaflet, its labels and a clinic into HTML with Jinja2.
 
-Templates are input, not trusted code: they run in Jinja2's sandbox with
-autoescaping and strict undefined variables. The loader looks in the clinic's
+Templates are input, not trusted code: they run in Jinja2's immutable sandbox with
+autoescaping and strict undefined variables, and they are given plain data only
+(records of text, numbers, lists; no objects with methods): every variable is listed,
+with a line of help, in TEMPLATE_VARIABLES. The loader looks in the clinic's
 `templates/` folder first, then in the built-in templates; `base:` reaches the
 built-in template even when the clinic overrides it, so `{{ super() }}` works.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import operator
 import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from string import Formatter
+from types import SimpleNamespace
 from typing import Any
 
 from jinja2 import (
@@ -25,8 +30,9 @@ from jinja2 import (
     TemplateSyntaxError,
     UndefinedError,
 )
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from markupsafe import Markup, escape
+from pydantic import BaseModel
 
 from . import __version__
 from .clinic import Clinic
@@ -59,7 +65,30 @@ def search_path(clinic: Clinic) -> list[Path]:
     return [*own, templates_dir()]
 
 
-def make_env(clinic: Clinic) -> SandboxedEnvironment:
+# The longest text or list a template may make with * (a leaflet has about 30,000 letters).
+MAX_MADE = 200_000
+
+
+class LeafletSandbox(ImmutableSandboxedEnvironment):
+    """Jinja2's immutable sandbox, and `*` and `**` that cannot ask for gigabytes."""
+
+    intercepted_binops = frozenset(["*", "**"])
+
+    def call_binop(self, context, operator_name: str, left: Any, right: Any) -> Any:
+        if operator_name == "**":
+            if isinstance(right, int | float) and abs(right) > 64:
+                raise SecurityError(f"a template asked for a power of {right}; at most 64")
+            return operator.pow(left, right)
+        for seq, count in ((left, right), (right, left)):
+            made = len(seq) * count if isinstance(seq, str | list | tuple) else 0
+            if isinstance(count, int) and made > MAX_MADE:
+                raise SecurityError(
+                    f"a template asked for {made:,} letters or items; at most {MAX_MADE:,}"
+                )
+        return operator.mul(left, right)
+
+
+def make_env(clinic: Clinic) -> ImmutableSandboxedEnvironment:
     """A fresh, sandboxed template environment for one clinic (never shared globally)."""
     loader = ChoiceLoader(
         [
@@ -67,7 +96,7 @@ def make_env(clinic: Clinic) -> SandboxedEnvironment:
             PrefixLoader({"base": ConfinedLoader(str(templates_dir()))}, delimiter=":"),
         ]
     )
-    env = SandboxedEnvironment(
+    env = LeafletSandbox(
         loader=loader,
         autoescape=True,
         undefined=StrictUndefined,
@@ -96,8 +125,29 @@ def rich_text(value: str) -> Markup:
 
 
 def fill(template: str, **values: Any) -> str:
-    """Fill `{name}` slots in a label; values are escaped later by autoescaping."""
-    return template.format_map({k: str(v) for k, v in values.items()})
+    """Fill `{name}` slots in a label; values are escaped later by autoescaping.
+
+    Only plain `{name}` slots are filled: no attributes, indexes, conversions or widths
+    (str.format would read attributes the sandbox forbids and pad to any width asked).
+    """
+    out = []
+    try:
+        parts = list(Formatter().parse(str(template)))
+    except ValueError:
+        raise SecurityError(f"the text '{template}' has an unmatched {{ or }}") from None
+    for literal, name, spec, conversion in parts:
+        out.append(literal)
+        if name is None:
+            continue
+        if not name.isidentifier() or spec or conversion:
+            raise SecurityError(
+                f"the text '{template}' asks for '{{{name}...}}'; only plain slots such as "
+                "{number} can be filled"
+            )
+        if name not in values:
+            raise SecurityError(f"the text '{template}' needs a value for {{{name}}}")
+        out.append(str(values[name]))
+    return "".join(out)
 
 
 def css_string(value: str) -> Markup:
@@ -170,7 +220,7 @@ def build_context(
     review = handout.review
     signed = clinic.sign_off(treatment, locale.language, review)
     lang = locale.tag
-    return {
+    context = {
         "treatment": treatment,
         "lang": lang,
         "dir": labels.direction,
@@ -208,9 +258,72 @@ def build_context(
             handout.translation and not handout.translation.clinically_reviewed
         ),
     }
+    assert context.keys() == TEMPLATE_VARIABLES.keys(), "document every template variable"
+    return {name: template_data(value) for name, value in context.items()}
 
 
-def render_html(env: SandboxedEnvironment, context: dict[str, Any]) -> str:
+def template_data(value: Any) -> Any:
+    """Plain, read-only data for templates: a model or dataclass becomes a record of its
+    fields (no methods), dates become YYYY-MM-DD text, paths become text."""
+    if isinstance(value, BaseModel):
+        fields = type(value).model_fields
+        return SimpleNamespace(**{name: template_data(getattr(value, name)) for name in fields})
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = dataclasses.fields(value)
+        return SimpleNamespace(**{f.name: template_data(getattr(value, f.name)) for f in fields})
+    if isinstance(value, dict):
+        return {str(k): template_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [template_data(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    raise TypeError(f"{type(value).__name__} is not plain data for a template")
+
+
+# Every variable a template can use: the template API (`handouts templates variables`).
+TEMPLATE_VARIABLES: dict[str, str] = {
+    "treatment": "the leaflet's id, e.g. steroid-injections",
+    "lang": "the language and variety printed, e.g. en-GB or en-US",
+    "dir": "the writing direction of the language: ltr or rtl",
+    "handout": "the leaflet's text for this variety: title, subtitle, purpose, key_points, "
+    "helps, not_for, tell_doctor, what_happens, sessions, recovery, side_effects.common, "
+    "side_effects.rare_serious, aftercare, sections (guides), call_clinic, urgent, "
+    "emergency, when_you_call, questions, related, review.version; each point has .text",
+    "labels": "every word printed around the content (content/ui/<lang>.yaml), in this variety",
+    "h": "the section headings: labels.headings",
+    "clinic": "the clinic's brand file: meta.name, meta.department, disclaimer, defaults, ...",
+    "clinic_name": "the clinic's name as printed, or empty for the neutral clinic",
+    "logo": "the header logo: uri (embedded), alt, position (left or right); or empty",
+    "contact": "phone, after_hours, email, website, address (a list of lines), "
+    "emergency_number, qr_url",
+    "emergency_number": "the number to call in an emergency, or the words 'emergency services'",
+    "colors": "the clinic's colours as #rrggbb: primary, foreground, background, emergency",
+    "font_faces": "font files from the clinic folder: family, uri (embedded), weight, style",
+    "fonts": "the clinic's typography: base.family and headings.family, where given",
+    "qr_uri": "the QR code as an embedded SVG image, or empty",
+    "qr_url": "the address the QR code opens, or empty",
+    "personal": "details for one patient (patient_name, clinician, next_appointment), or empty",
+    "treatment_date": "the date of treatment as the leaflet writes dates, or empty",
+    "page": "the page settings: paper, style, landscape, bleed_mm, crop_marks",
+    "page_size": "the CSS page size: A4 or letter",
+    "references": "the printed sources, in order: each has short (and full, url)",
+    "related": "other leaflets: each has id and title",
+    "draft": "true until a clinician has signed this version off",
+    "approved_by": "who signed this version off, or empty",
+    "last_reviewed": "the date of the sign-off as the leaflet writes dates, or empty",
+    "next_review": "when the leaflet is next due for review, as the leaflet writes dates",
+    "page_counter": "CSS content for 'Page X of Y' in this language",
+    "keywords": "keywords for the PDF's metadata",
+    "generator": "handouts and its version, for the PDF's metadata",
+    "needs_translation_review": "true for a translation no fluent clinician has checked yet",
+}
+
+
+def render_html(env: ImmutableSandboxedEnvironment, context: dict[str, Any]) -> str:
     """Render the most specific template for this leaflet; template mistakes become RenderErrors."""
     names = candidate_templates(context["treatment"], context["page"].style)
     try:
@@ -224,11 +337,30 @@ def render_html(env: SandboxedEnvironment, context: dict[str, Any]) -> str:
             f"template '{exc.name}' was not found (looked for: {', '.join(names)})"
         ) from None
     except SecurityError as exc:
-        raise RenderError(f"a template tried something that is not allowed: {exc}") from None
+        raise RenderError(
+            f"{_where(exc)}a template tried something that is not allowed: {exc}"
+        ) from None
     except UndefinedError as exc:
-        raise RenderError(f"a template uses something that does not exist: {exc.message}") from None
+        raise RenderError(
+            f"{_where(exc)}a template uses something that does not exist: {exc.message}"
+        ) from None
     except TemplateError as exc:
-        raise RenderError(f"template error: {exc}") from None
+        raise RenderError(f"{_where(exc)}template error: {exc}") from None
+    except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
+        # A template called something with the wrong kind of value: its mistake, not ours.
+        raise RenderError(f"{_where(exc)}a template failed: {type(exc).__name__}: {exc}") from None
+
+
+def _where(exc: BaseException) -> str:
+    """`file.html:12: ` for the innermost template line in a rendering error, if known."""
+    place = ""
+    tb = exc.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name.endswith((".html", ".css")):
+            place = f"{name}:{tb.tb_lineno}: "
+        tb = tb.tb_next
+    return place
 
 
 def template_roots(clinic: Clinic) -> list[Path]:

@@ -31,17 +31,21 @@ def invoke(*args):
     return runner.invoke(app, [str(a) for a in args])
 
 
-def html_for(clinic_spec, treatment=TREATMENT):
+def html_context(clinic_spec, treatment=TREATMENT):
     library = Library(content_dir())
     clinic = load_clinic(str(clinic_spec))
-    context = build_context(
+    return build_context(
         library,
         treatment,
         library.resolve_locale(None, clinic.brand.defaults.language),
         clinic,
         Page(clinic.brand.defaults.paper, "standard"),
     )
-    return render_html(make_env(clinic), context)
+
+
+def html_for(clinic_spec, treatment=TREATMENT):
+    clinic = load_clinic(str(clinic_spec))
+    return render_html(make_env(clinic), html_context(clinic_spec, treatment))
 
 
 @pytest.fixture(scope="module")
@@ -277,7 +281,31 @@ def test_bad_clinic_writes_no_pdf(harbour_copy, tmp_path):
         ("{{ ''.__class__.__mro__[1].__subclasses__() }}", "not allowed"),
         ("{{ handout.__class__.__init__.__globals__ }}", "not allowed"),
         ("{{ cycler.__init__.__globals__.os }}", "not allowed"),
-        ("{{ no_such_variable }}", "does not exist"),
+        # Templates get plain records, not pydantic models: no methods to call.
+        (
+            '{{ handout.parse_file("assets/data.pkl", proto="pickle", allow_pickle=True) }}',
+            "does not exist",
+        ),
+        ('{{ handout.parse_raw("{}") }}', "does not exist"),
+        ('{{ handout.model_validate_json("{}") }}', "does not exist"),
+        ("{{ handout.model_copy() }}", "does not exist"),
+        ("{{ clinic.model_dump() }}", "does not exist"),
+        ("{{ handout.__reduce__() }}", "not allowed"),
+        ("{{ handout.__reduce_ex__(2) }}", "not allowed"),
+        ("{{ page.__class__ }}", "not allowed"),
+        # Dates are text: a call that would work on a date fails clearly, with its line.
+        ("{{ handout.review.last_reviewed.replace(year=1) }}", "handout.html:1: a template failed"),
+        ("{{ joiner.__init__.__globals__ }}", "not allowed"),
+        ("{{ handout.key_points.append(1) }}", "not allowed"),
+        ("{{ colors.update({'primary': '#ffffff'}) }}", "not allowed"),
+        # Labels are filled slot by slot: no attribute walks and no giant padding.
+        ("{{ '{x.__class__.__mro__}' | fill(x=handout) }}", "only plain slots"),
+        ("{{ '{x:>2000000000}' | fill(x=1) }}", "only plain slots"),
+        ("{{ '{x!r}' | fill(x=1) }}", "only plain slots"),
+        ("{{ 'x' * 1000000000 }}", "at most 200,000"),
+        ("{{ [1] * 1000000000 }}", "at most 200,000"),
+        ("{{ 10 ** 100000000 }}", "at most 64"),
+        ("{{ no_such_variable }}", "handout.html:1: a template uses something that does not exist"),
         ('<img src="file:///etc/hostname" alt="x">', "outside the folders a leaflet may use"),
         ('<img src="../../../../../../etc/hostname" alt="x">', "outside the folders"),
         ('<link rel="stylesheet" href="https://example.org/x.css">', "never load from a network"),
@@ -369,3 +397,41 @@ def test_clinic_init_never_overwrites(tmp_path):
     assert result.exit_code == 1
     assert "not empty" in result.stderr
     assert [p.name for p in folder.iterdir()] == ["notes.txt"]
+
+
+def test_a_template_cannot_unpickle_a_file_from_the_clinic_folder(harbour_copy, tmp_path):
+    """The attack that worked when templates were given pydantic models: their parse_file
+    method unpickled a file, which can run any code (here: create a file)."""
+    import pickle
+
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    (harbour_copy / "assets" / "data.pkl").write_bytes(pickle.dumps(Payload()))
+    write_template(
+        harbour_copy,
+        "handout.html",
+        '{% extends "base:handout.html" %}{% block purpose %}'
+        '{{ handout.parse_file("assets/data.pkl", proto="pickle", allow_pickle=True) }}'
+        "{% endblock %}",
+    )
+    result = invoke("build", TREATMENT, "--clinic", harbour_copy, "-o", tmp_path / "out")
+    assert result.exit_code == 1
+    assert "does not exist" in result.stderr
+    assert not marker.exists()
+
+
+def test_every_template_variable_is_documented(tmp_path):
+    from handouts.templating import TEMPLATE_VARIABLES
+
+    context = html_context(HARBOUR)
+    assert set(context) == set(TEMPLATE_VARIABLES)
+    listed = invoke("templates", "variables")
+    assert listed.exit_code == 0
+    guide = (Path(__file__).parent.parent / "docs" / "customising.md").read_text()
+    for name, help_text in TEMPLATE_VARIABLES.items():
+        assert f"{name}  " in listed.stdout and help_text[:30] in " ".join(listed.stdout.split())
+        assert f"`{name}`" in guide, f"docs/customising.md does not list {name}"
