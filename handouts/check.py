@@ -116,7 +116,10 @@ def check(
             except UserError:
                 continue  # already reported by all_problems()
             report.checked_leaflets += 1
-            report.errors.extend(variety_problems(library, treatment, lang, handout))
+            try:
+                report.errors.extend(variety_problems(library, treatment, lang, handout))
+            except ContentError as exc:  # e.g. a broken locales file: reported once below
+                report.errors.extend(exc.problems)
             drafts = [c.name for c in loaded if c.sign_off(treatment, lang, handout.review) is None]
             if handout.review.approved_by is None and (drafts or not loaded):
                 gated.append(
@@ -158,6 +161,10 @@ def check(
 
     for clinic in loaded:
         report.errors.extend(approval_problems(library, clinic, gated))
+    # A problem in a shared file (references.yaml, a locales file) is found once per leaflet
+    # that uses it; report it once.
+    report.errors[:] = dict.fromkeys(report.errors)
+    report.warnings[:] = dict.fromkeys(report.warnings)
 
     grades = [r.fk_grade for r in report.readability]
     if grades:
@@ -286,7 +293,10 @@ def approval_problems(library: Library, clinic: Clinic, gated: list[Problem]) ->
                 continue
             if approval.language not in library.languages_of(treatment):
                 continue
-            current = library.handout(treatment, approval.language).review.version
+            try:
+                current = library.handout(treatment, approval.language).review.version
+            except UserError:
+                continue  # the leaflet's own problems are reported by all_problems()
             if version != current:
                 gated.append(
                     Problem(

@@ -34,7 +34,14 @@ from .models import (
     Labels,
     LocaleFile,
 )
-from .yamlfile import field_name, line_of, load_model, load_yaml, validate_tree
+from .yamlfile import (
+    field_name,
+    friendly_message,
+    line_of,
+    load_model,
+    load_yaml,
+    validate_tree,
+)
 
 SOURCE_LANG = "en"
 
@@ -152,7 +159,13 @@ class Library:
                 path = self.handout_path(treatment, locale.language)
                 raise ContentError(
                     [
-                        Problem(path, None, field_name(e["loc"]), f"in {locale.tag}: {e['msg']}")
+                        Problem(
+                            path,
+                            self.line(treatment, locale.language, tuple(e["loc"])),
+                            field_name(e["loc"]),
+                            f"in {locale.tag}: "
+                            + friendly_message(e, type(handout), tuple(e["loc"])),
+                        )
                         for e in exc.errors(include_url=False)
                     ]
                 ) from None
@@ -180,6 +193,24 @@ class Library:
     @cached_property
     def bibliography(self) -> Bibliography:
         return load_model(self.root / "references.yaml", Bibliography)
+
+    @cached_property
+    def reference_keys(self) -> frozenset[str] | None:
+        """The keys in references.yaml, even when an entry in it is wrong (None if unreadable).
+
+        A mistake in references.yaml is reported once, for that file; the leaflets are still
+        checked against the keys it has.
+        """
+        try:
+            return frozenset(self.bibliography.references)
+        except ContentError:
+            pass
+        try:
+            tree = load_yaml(self.root / "references.yaml")
+        except ContentError:
+            return None
+        refs = tree.get("references") if isinstance(tree, dict) else None
+        return frozenset(str(key) for key in refs) if isinstance(refs, dict) else None
 
     def labels(self, lang: str) -> Labels:
         if lang not in self._labels:
@@ -225,12 +256,9 @@ class Library:
     def _cross_file_problems(self, tree: Any, path: Path, lang: str) -> list[Problem]:
         """Reference keys and related leaflets that point at nothing; translation records."""
         problems = []
-        try:
-            known_refs = set(self.bibliography.references)
-        except ContentError as exc:
-            return exc.problems
+        known_refs = self.reference_keys
         treatments = set(self.treatments())
-        for line, field, key in _walk_refs(tree):
+        for line, field, key in _walk_refs(tree) if known_refs is not None else ():
             if key not in known_refs:
                 close = difflib.get_close_matches(key, sorted(known_refs), n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else ""
@@ -272,6 +300,11 @@ class Library:
                 self.labels(lang)
             except ContentError as exc:
                 problems.extend(exc.problems)
+        for tag in self.locale_tags():
+            try:
+                self.locale(tag)
+            except ContentError as exc:
+                problems.extend(exc.problems)
         folder = self.root / "treatments"
         for entry in sorted(folder.iterdir()):
             if entry.is_dir() and not TREATMENT_ID.match(entry.name):
@@ -297,7 +330,7 @@ class Library:
                     problems.extend(exc.problems)
                 except UserError as exc:
                     problems.append(Problem(self.handout_path(treatment, lang), None, "", str(exc)))
-        return problems
+        return list(dict.fromkeys(problems))  # each problem once
 
 
 def _walk_refs(node: Any, path: tuple = ()) -> Iterable[tuple[int, str, str]]:
