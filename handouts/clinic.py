@@ -14,9 +14,12 @@ from __future__ import annotations
 import base64
 import colorsys
 import io
+import math
 import re
 import subprocess
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -66,6 +69,8 @@ class Clinic:
     logo: Logo | None = None
     font_faces: tuple[FontFace, ...] = ()
     extra_css: tuple[Path, ...] = ()
+    # Things to fix that do not stop a build (a logo file far larger than it needs to be).
+    warnings: tuple[Problem, ...] = ()
 
     def sign_off(self, treatment: str, language: str, review: Review) -> tuple[str, date] | None:
         """Who signed this version of the leaflet off, and when: in the content itself, or
@@ -139,9 +144,13 @@ def load_clinic(spec: str | None) -> Clinic:
     tree = load_yaml(path)
     brand = validate_tree(tree, path, ClinicFile)
     problems: list[Problem] = []
+    notes: list[Problem] = []
 
     def problem(loc: tuple, message: str) -> None:
         problems.append(Problem(path, line_of(tree, loc), field_name(loc), message))
+
+    def warning(loc: tuple, message: str) -> None:
+        notes.append(Problem(path, line_of(tree, loc), field_name(loc), message))
 
     colours = resolve_colours(brand, problem)
     if len(colours) == len(COLOUR_ROLES):
@@ -154,12 +163,15 @@ def load_clinic(spec: str | None) -> Clinic:
         image = getattr(brand.logo, size)
         if image is None:
             continue
+        printed = bool(chosen and chosen[0] == size)
         try:
-            uri = data_uri(folder, image.path, LOGO_TYPES, check=_check_image)
+            uri, note = logo_data_uri(folder, image.path, printed=printed)
         except ValueError as exc:
             problem(("logo", size, "path"), str(exc))
             continue
-        if chosen and chosen[0] == size:
+        if note:
+            warning(("logo", size, "path"), note)
+        if printed:
             logo = Logo(uri, image.alt, brand.logo.position)
 
     faces = []
@@ -190,7 +202,9 @@ def load_clinic(spec: str | None) -> Clinic:
 
     if problems:
         raise ContentError(problems)
-    return Clinic(folder.name, folder, brand, colours, logo, tuple(faces), tuple(extra))
+    return Clinic(
+        folder.name, folder, brand, colours, logo, tuple(faces), tuple(extra), tuple(notes)
+    )
 
 
 # --------------------------------------------------------------------------- files
@@ -277,7 +291,59 @@ def qr_data_uri(url: str) -> str:
 # --------------------------------------------------------------------------- logo
 
 
-def _check_image(data: bytes, mime: str, name: str) -> None:
+# The largest a built-in style prints a logo: 20 mm tall (large-print.css) and at most
+# 70 mm wide (trifold.css). A raster logo keeps enough pixels for 300 dpi at twice that,
+# so that a clinic's stylesheet may print it larger and it stays sharp: 1654 x 473 pixels.
+LOGO_PRINT_MM = (70, 20)  # (width, height); tests check them against templates/styles
+LOGO_DPI = 300
+LOGO_HEADROOM = 2
+LOGO_MAX_PIXELS = tuple(math.ceil(mm * LOGO_HEADROOM / 25.4 * LOGO_DPI) for mm in LOGO_PRINT_MM)
+# A logo with more pixels than this is refused before it is decoded: decoding alone would
+# take seconds and gigabytes of memory (a 40-megapixel photo is still accepted).
+MAX_IMAGE_PIXELS = 50_000_000
+# A logo file larger than this gets a warning: it is shrunk for every build, which is slow.
+LARGE_LOGO_BYTES = 5_000_000
+# A small raster logo is embedded as it is, unless its file is larger than this (it then
+# carries metadata or poor compression that every PDF would repeat).
+REENCODE_ABOVE_BYTES = 1_000_000
+MAX_ICC_PROFILE_BYTES = 256_000
+ORIENTATION = 0x0112  # the EXIF tag that says a photo is turned or mirrored
+
+
+def logo_data_uri(folder: Path, relative: str, printed: bool = True) -> tuple[str, str | None]:
+    """A logo as a data: URI (checked; a raster logo larger than its printed size needs is
+    scaled down and re-encoded, the same bytes every time), and a warning when the file is
+    far larger than a logo needs. ValueError says what is wrong with it."""
+    path = inside(folder, relative, LOGO_TYPES, _describe(LOGO_TYPES))
+    mime = LOGO_TYPES[path.suffix.lower()]
+    data = path.read_bytes()
+    size = _check_image(data, mime, relative)
+    note = _large_logo_note(relative, len(data), size)
+    if printed and mime != "image/svg+xml":
+        data, mime = _fit_logo(data, mime, relative)
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}", note
+
+
+def _large_logo_note(name: str, length: int, size: tuple[int, int] | None) -> str | None:
+    if length <= LARGE_LOGO_BYTES:
+        return None
+    megabytes = f"{length / 1_000_000:.1f} MB"
+    width, height = LOGO_MAX_PIXELS
+    if size is None:
+        return (
+            f"'{name}' is a {megabytes} file; a logo needs well under 1 MB, and a large SVG "
+            "file makes every leaflet slow and large (it often has a photo inside). Save a "
+            "simpler or smaller copy and point to it here."
+        )
+    return (
+        f"'{name}' is a {megabytes} file ({size[0]} x {size[1]} pixels); a logo needs well "
+        f"under 1 MB. handouts shrinks it to at most {width} x {height} pixels for every "
+        "build, which is slow: save a copy of about that size and point to it here."
+    )
+
+
+def _check_image(data: bytes, mime: str, name: str) -> tuple[int, int] | None:
+    """Check a logo file; its (width, height) in pixels, or None for an SVG."""
     if mime == "image/svg+xml":
         try:
             root = ElementTree.fromstring(data)
@@ -285,20 +351,93 @@ def _check_image(data: bytes, mime: str, name: str) -> None:
             raise ValueError(f"'{name}' is not a readable SVG file ({exc})") from None
         if not root.tag.endswith("svg"):
             raise ValueError(f"'{name}' is not an SVG image (its top element is {root.tag})")
-        return
+        return None
     from PIL import Image  # Pillow comes with WeasyPrint
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with Image.open(io.BytesIO(data)) as image:
-                image.verify()
-                kind = image.format
+        with _quiet_pillow(), Image.open(io.BytesIO(data)) as image:
+            kind, size = image.format, image.size
+            if size[0] * size[1] > MAX_IMAGE_PIXELS:
+                raise ValueError(_too_many_pixels(name, size[0] * size[1], size))
+            image.verify()
+    except ValueError:
+        raise
+    except Image.DecompressionBombError as exc:  # Pillow's own limit, far above ours
+        count = re.search(r"\((\d+) pixels\)", str(exc))
+        pixels = int(count[1]) if count else MAX_IMAGE_PIXELS * 4
+        raise ValueError(_too_many_pixels(name, pixels, None)) from None
     except Exception as exc:  # Pillow raises many kinds of error for a broken file
         raise ValueError(f"'{name}' cannot be read as an image ({exc})") from None
     expected = {"image/png": "PNG", "image/jpeg": "JPEG"}[mime]
     if kind != expected:
         raise ValueError(f"'{name}' is a {kind} image but its name says {expected}")
+    return size
+
+
+def _too_many_pixels(name: str, pixels: int, size: tuple[int, int] | None) -> str:
+    shown = f"{size[0]} x {size[1]} pixels, " if size else ""
+    most_w, most_h = LOGO_MAX_PIXELS
+    return (
+        f"'{name}' is too large an image ({shown}{pixels / 1e6:.0f} megapixels); a logo may "
+        f"have at most {MAX_IMAGE_PIXELS / 1e6:.0f} megapixels and needs no more than about "
+        f"{most_w} x {most_h} pixels. Save a smaller copy and point to it here."
+    )
+
+
+@contextmanager
+def _quiet_pillow() -> Iterator[None]:
+    """Pillow's own warnings (DecompressionBombWarning, broken metadata) are not shown:
+    handouts checks sizes itself and says what to do."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def _fit_logo(data: bytes, mime: str, name: str) -> tuple[bytes, str]:
+    """A raster logo at no more than LOGO_MAX_PIXELS (aspect kept), re-encoded the same way
+    every time: PNG stays PNG (transparency kept), JPEG stays JPEG. A logo already small
+    enough, in a small file, is returned as it is."""
+    from PIL import Image, ImageOps
+
+    max_w, max_h = LOGO_MAX_PIXELS
+    try:
+        with _quiet_pillow(), Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            small = width <= max_w and height <= max_h
+            if small and len(data) <= REENCODE_ABOVE_BYTES:
+                return data, mime
+            turn = image.getexif().get(ORIENTATION, 1)
+            if image.format == "JPEG":  # decode at a reduced scale (never below the box): faster
+                image.draft(image.mode, (max_h, max_w) if turn in (5, 6, 7, 8) else (max_w, max_h))
+            icc = image.info.get("icc_profile")
+            fitted = image
+            if turn != 1:
+                fitted = ImageOps.exif_transpose(image)  # looks the same once EXIF is gone
+            fitted = _resizable(fitted)
+            fitted.thumbnail((max_w, max_h), Image.Resampling.LANCZOS, reducing_gap=3.0)
+            out = io.BytesIO()
+            extra = {"icc_profile": icc} if icc and len(icc) <= MAX_ICC_PROFILE_BYTES else {}
+            if mime == "image/jpeg":
+                if fitted.mode not in ("L", "RGB", "CMYK"):
+                    fitted = fitted.convert("RGB")
+                fitted.save(out, "JPEG", quality=90, optimize=True, **extra)
+            else:
+                fitted.save(out, "PNG", compress_level=6, **extra)
+    except Exception as exc:  # a file Pillow checked but cannot decode: say so, plainly
+        raise ValueError(f"'{name}' cannot be read as an image ({exc})") from None
+    return out.getvalue(), mime
+
+
+def _resizable(image):
+    """The image in a mode Pillow resizes well, with any transparency as an alpha channel."""
+    if image.mode in ("RGB", "RGBA", "L", "LA", "CMYK") and "transparency" not in image.info:
+        return image
+    has_alpha = image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info
+    if image.mode.startswith("I"):  # 16- or 32-bit grey: scale to 8 bits, do not clip
+        image = image.convert("I").point(lambda v: v / 257).convert("L")
+    if image.mode in ("L", "1") and not has_alpha:
+        return image.convert("L")
+    return image.convert("RGBA" if has_alpha else "RGB")
 
 
 # --------------------------------------------------------------------------- colours

@@ -2,8 +2,15 @@
 
 - Only `file:` and `data:` URLs load, and files only from inside the allowed folders
   (the built-in templates and the clinic's own folder). Anything else stops the render.
-- WeasyPrint's log is captured: an image or font that fails to load, or a missing
-  `lang` or `alt`, is an error, never a blank space in a printed leaflet.
+- WeasyPrint's log is captured and each record is sorted by its message template
+  (`record.msg`, the text before its `%` arguments are filled in), never by the filled-in
+  words, which can quote a clinic's own CSS: an image or font that fails to load, or a
+  missing `lang` or `alt`, is an error, never a blank space in a printed leaflet; a CSS
+  rule WeasyPrint ignores (an unknown property such as `colour`, a value it cannot use) is
+  a warning naming the file, line and property, reported once per `Renderer`, and an
+  error for a strict `Renderer`.
+- A stylesheet that asks for a file it may not have (`@import` of a web font, a missing
+  file, a file outside the clinic folder) stops with `file:line: what to do`.
 - One `Renderer` reuses its font configuration and parsed stylesheets for every
   leaflet it makes, and removes its temporary font folder when closed.
 """
@@ -18,36 +25,182 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 from .errors import RenderError
 
-# WeasyPrint messages that mean the leaflet would be missing something (besides every
-# message logged at ERROR level, such as a missing `lang` or `alt` in a tagged PDF).
-FATAL_PATTERNS = re.compile(
-    r"Failed to load|Failed to handle|\.notdef glyph|has no required alt|lang\b",
-    re.IGNORECASE,
+# WeasyPrint 70's message templates (record.msg), as written in its source: see
+# tests/test_render_faults.py, which checks that each still occurs there.
+# Messages that mean the leaflet would be missing something (besides every message logged
+# at ERROR level, such as a missing `lang` or `alt` in a tagged PDF).
+_MISSING_GLYPH = '.notdef glyph rendered for Unicode string unsupported by fonts: "%s" (U+%04X)'
+_FONT_NOT_LOADED = "Font-face %r cannot be loaded"
+FATAL_TEMPLATES = frozenset({_MISSING_GLYPH, _FONT_NOT_LOADED})
+# A CSS declaration WeasyPrint ignored: (property, value, line, column, reason).
+_IGNORED_DECLARATION = frozenset(
+    {"Ignored `%s:%s` at %d:%d, %s.", "Ignored `%s: %s` at %d:%d, %s."}
 )
-_MISSING_GLYPH = re.compile(
-    r"\.notdef glyph rendered for Unicode string unsupported by fonts: "
-    r"\"(.*)\" \((U\+[0-9A-F]+)\)"
+# Other CSS rules WeasyPrint ignored (logged by its weasyprint.css modules).
+CSS_TEMPLATES = _IGNORED_DECLARATION | frozenset(
+    {
+        "Error: %s at %d:%d.",
+        "Parse error at %d:%d: %s",
+        "Deprecated `%s:%s` at %d:%d, prefixes on unstable attributes are deprecated, "
+        "use %r instead.",
+        "Ignored `%s:%s` at %d:%d, prefix on this attribute is not supported, use %r instead.",
+        "Invalid or unsupported selector, %s",
+        "Invalid math function at %d:%d: %s",
+        "Unknown rule %s at %d:%d",
+        "Unknown empty rule %s at %d:%d",
+        "@import rule %r not at the beginning of the the whole rule was ignored at %d:%d.",
+        "Invalid @import rule %r, the whole rule was ignored at %d:%d.",
+        "Invalid media type %r the whole @import rule was ignored at %d:%d.",
+        "Invalid layer name %r the whole @import rule was ignored at %d:%d.",
+        "Invalid media type %r the whole @media rule was ignored at %d:%d.",
+        "Unsupported @page selector %r, the whole @page rule was ignored at %d:%d.",
+        "Unknown @page rule %s at %d:%d",
+        "Empty @page rule %s at %d:%d",
+        "Invalid prelude %r for @page rule %s at %d:%d",
+        "Missing %s descriptor in '@font-face' rule at %d:%d",
+        "Expected a media type, got %r",
+        "@layer rule with multiple layer names, the whole @layer rule was ignored at %d:%d.",
+        "Unsupported @layer selector %r, the whole @layer rule was ignored at %d:%d.",
+        "Invalid counter style name %r, the whole @counter-style rule was ignored at %d:%d.",
+        "In counter style %r at %d:%d, counter style %r needs at least one symbol",
+        "In counter style %r at %d:%d, counter style %r needs at least two symbols",
+        'In counter style %r at %d:%d, counter style "additive" needs at least two additive '
+        "symbols",
+        "Invalid color profile name %r, the whole @color-profile rule was ignored at %d:%d.",
+        "Unknown descriptor %r for profile named %r at %d:%d.",
+        "No source for profile named %r, the whole @color-profile rule was ignored at %d:%d.",
+        "Invalid profile file for profile named %r, the whole @color-profile rule was "
+        "ignored at %d:%d.",
+    }
 )
+_PLACEHOLDER = re.compile(r"%\d*[sdrX]")
 
 
-def _explain(message: str) -> str:
+@dataclass(frozen=True)
+class LogEntry:
+    """One WeasyPrint log record, sorted: `fatal` (the leaflet would be missing something),
+    `css` (a stylesheet rule was ignored; a warning, or an error when strict), or neither
+    (a plain warning)."""
+
+    message: str
+    fatal: bool = False
+    css: bool = False
+
+
+def classify(
+    record: logging.LogRecord, source: Path | None = None, candidates: Sequence[Path] = ()
+) -> LogEntry:
+    """Sort one WeasyPrint log record by its message template. `source` is the stylesheet
+    being read, if known: CSS messages then name it with the line. Otherwise a declaration
+    is looked for in `candidates` (the stylesheets of a render), at the line it names."""
+    template = record.msg if isinstance(record.msg, str) else ""
+    args = record.args if isinstance(record.args, tuple) else ()
+    if template in CSS_TEMPLATES:
+        if source is None and template in _IGNORED_DECLARATION and len(args) == 5:
+            source = _holder(candidates, str(args[0]), args[2])
+        return LogEntry(_css_message(template, args, record.getMessage(), source), css=True)
+    fatal = record.levelno >= logging.ERROR or template in FATAL_TEMPLATES
+    return LogEntry(_explain(template, args, record.getMessage()), fatal=fatal)
+
+
+def _explain(template: str, args: tuple, message: str) -> str:
     """WeasyPrint's wording, made plain where we know what it means."""
-    glyph = _MISSING_GLYPH.match(message)
-    if glyph:
+    if template == _MISSING_GLYPH and len(args) == 2:
         return (
-            f"no installed font has the character {glyph[1]!r} ({glyph[2]}); it would print "
-            "as an empty box. Install a font for this language (Debian: fonts-noto-core, "
-            "fonts-noto-cjk) or remove the character."
+            f"no installed font has the character {args[0]!r} (U+{args[1]:04X}); it would "
+            "print as an empty box. Install a font for this language (Debian: "
+            "fonts-noto-core, fonts-noto-cjk) or remove the character."
+        )
+    if template == _FONT_NOT_LOADED and args:
+        return (
+            f"the font {args[0]!r} cannot be used: its file is missing or broken, so the text "
+            "would print in another font. Check the font files in clinic.yaml "
+            "(typography.fonts) and any @font-face rule in the clinic's CSS."
         )
     return message
 
 
+def _css_message(template: str, args: tuple, message: str, source: Path | None) -> str:
+    """`clinic.css:3: CSS ...` with the property, why it is ignored and a likely fix."""
+    line = _css_line(template, args)
+    if source is not None:
+        where = f"{source}:{line}: " if line else f"{source}: "
+    else:
+        where = f"line {line} of a <style> element in a template: " if line else ""
+    if template in _IGNORED_DECLARATION and len(args) == 5:
+        name, value, _, _, reason = args
+        shown = f"{name}: {str(value).strip()}"
+        if reason == "unknown property":
+            hint = _property_hint(str(name))
+            return (
+                f"{where}CSS '{shown}' is ignored: '{name}' is not a CSS property"
+                f"{hint}. Correct it or remove the line."
+            )
+        hint = " (did you mean 'center'?)" if "centre" in str(value).lower() else ""
+        return (
+            f"{where}CSS '{shown}' is ignored: {reason} for '{name}'{hint}. Correct the "
+            "value or remove the line."
+        )
+    return f"{where}CSS ignored: {message}"
+
+
+def _holder(candidates: Sequence[Path], name: str, line: object) -> Path | None:
+    """The stylesheet among `candidates` whose line `line` sets the property `name`."""
+    if not isinstance(line, int) or line < 1:
+        return None
+    for path in candidates:
+        try:
+            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            continue
+        if line <= len(lines) and re.search(rf"(?<![-\w]){re.escape(name)}\s*:", lines[line - 1]):
+            return path
+    return None
+
+
+def _css_line(template: str, args: tuple) -> int | None:
+    """The line number among a CSS message's arguments: the first of its `%d:%d` pair."""
+    at = template.find("%d:%d")
+    if at < 0:
+        return None
+    index = len(_PLACEHOLDER.findall(template[:at]))
+    line = args[index] if index < len(args) else None
+    return line if isinstance(line, int) else None
+
+
+def _property_hint(name: str) -> str:
+    """A hint such as " (did you mean 'color'?)" for a near miss of a known property."""
+    from difflib import get_close_matches
+
+    from weasyprint.css.properties import KNOWN_PROPERTIES
+    from weasyprint.css.validation.expanders import EXPANDERS
+
+    known = set(KNOWN_PROPERTIES) | set(EXPANDERS)
+    lowered = name.lower()
+    british = lowered.replace("colour", "color")
+    if british != lowered and british in known:
+        return f" (did you mean '{british}'?)"
+    close = get_close_matches(lowered, sorted(known), n=1, cutoff=0.8)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
 class BlockedURL(Exception):
     """A template, stylesheet or image asked for something it may not read."""
+
+    def __init__(self, url: str, message: str, advice: str) -> None:
+        super().__init__(message)
+        self.url = url
+        self.advice = advice
+
+
+_COPY_IN = (
+    "Copy the file into the clinic folder and point to it there (for a font, list its "
+    "files under typography.fonts in clinic.yaml)"
+)
 
 
 def _make_fetcher_class():
@@ -67,16 +220,29 @@ def _make_fetcher_class():
             if scheme == "data":
                 return super().fetch(url, headers)
             if scheme != "file":
-                raise BlockedURL(f"'{url}' is not a local file; leaflets never load from a network")
+                raise BlockedURL(
+                    url,
+                    f"'{url}' is not a local file; leaflets never load from a network",
+                    _COPY_IN,
+                )
             parts = urlsplit(url)
             if parts.netloc not in ("", "localhost"):
-                raise BlockedURL(f"'{url}' is on another computer")
+                raise BlockedURL(url, f"'{url}' is on another computer", _COPY_IN)
             path = Path(unquote(parts.path)).resolve()
             if not any(path.is_relative_to(root) for root in self.roots):
                 allowed = ", ".join(str(r) for r in self.roots)
-                raise BlockedURL(f"'{path}' is outside the folders a leaflet may use ({allowed})")
+                raise BlockedURL(
+                    url,
+                    f"'{path}' is outside the folders a leaflet may use ({allowed})",
+                    "Move the file into the clinic folder (for example assets/) and point to "
+                    "it there",
+                )
             if not path.is_file():
-                raise BlockedURL(f"'{path}' does not exist")
+                raise BlockedURL(
+                    url,
+                    f"'{path}' does not exist",
+                    "Check the file's name and folder, or remove what asks for it",
+                )
             mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
             return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": mime})
 
@@ -92,6 +258,8 @@ class RenderedPdf:
     # as {id: (left, top, right, bottom)}; used to check that a layout fits.
     page_sizes: list[tuple[float, float]] = field(default_factory=list)
     anchors: list[dict[str, tuple[float, float, float, float]]] = field(default_factory=list)
+    # WeasyPrint's laid-out document (its pages' box trees), for handouts.verify.
+    document: object = None
 
 
 class _Collector(logging.Handler):
@@ -120,13 +288,21 @@ def _captured_log() -> Iterator[_Collector]:
 
 
 class Renderer:
-    """Makes PDFs from HTML. Use as a context manager; one per process or batch."""
+    """Makes PDFs from HTML. Use as a context manager; one per process or batch.
 
-    def __init__(self) -> None:
+    `strict`: CSS that WeasyPrint would ignore (an unknown property, a value it cannot
+    use) is an error, not a warning.
+    """
+
+    def __init__(self, *, strict: bool = False) -> None:
         from weasyprint.text.fonts import FontConfiguration
 
+        self.strict = strict
         self._font_config = FontConfiguration()
-        self._stylesheets: dict[tuple[Path, float], object] = {}
+        # Parsed once per file version, with what WeasyPrint said while parsing it.
+        self._stylesheets: dict[tuple[Path, float], tuple[object, list[LogEntry]]] = {}
+        # Each CSS warning is reported once per Renderer: {message: the leaflet it went to}.
+        self._css_reported: dict[str, str] = {}
         self._image_cache: dict = {}
         self._fetcher_class = _make_fetcher_class()
 
@@ -145,17 +321,40 @@ class Renderer:
 
     def stylesheet(self, path: Path, roots: Sequence[Path]):
         """A parsed stylesheet, parsed once per file version and reused."""
-        from weasyprint import CSS
+        return self._load(path, roots)[0]
 
-        key = (path.resolve(), path.stat().st_mtime)
+    def check_stylesheet(self, path: Path, roots: Sequence[Path]) -> list[str]:
+        """Load a stylesheet as a build would; its warnings (RenderError for errors)."""
+        return [entry.message for entry in self._load(path, roots)[1]]
+
+    def _load(self, path: Path, roots: Sequence[Path]) -> tuple[object, list[LogEntry]]:
+        from weasyprint import CSS
+        from weasyprint.urls import FatalURLFetchingError
+
+        try:
+            key = (path.resolve(), path.stat().st_mtime)
+        except OSError as exc:
+            raise RenderError(f"{path}: the stylesheet cannot be read ({exc.strerror})") from None
         if key not in self._stylesheets:
             with _captured_log() as log:
-                self._stylesheets[key] = CSS(
-                    filename=str(path),
-                    font_config=self._font_config,
-                    url_fetcher=self._fetcher_class(roots),
-                )
-            _raise_for(log.records, f"stylesheet {path}")
+                try:
+                    sheet = CSS(
+                        filename=str(path),
+                        font_config=self._font_config,
+                        url_fetcher=self._fetcher_class(roots),
+                    )
+                except FatalURLFetchingError as exc:
+                    raise _fetch_error(exc, [path], f"{path}") from None
+                except RecursionError:
+                    raise RenderError(
+                        f"{path}: this stylesheet imports itself, directly or through another "
+                        "file; remove the @import that leads back to it."
+                    ) from None
+                except (UnicodeDecodeError, ValueError) as exc:
+                    raise RenderError(f"{path}: the stylesheet cannot be read ({exc})") from None
+            entries = [classify(record, source=path) for record in log.records]
+            self._raise_for(entries, f"The stylesheet {path} cannot be used", strict=self.strict)
+            self._stylesheets[key] = (sheet, entries)
         return self._stylesheets[key]
 
     def render(
@@ -172,7 +371,9 @@ class Renderer:
         from weasyprint import CSS, HTML
         from weasyprint.urls import FatalURLFetchingError
 
-        sheets = [self.stylesheet(path, roots) for path in stylesheets]
+        loaded = [self._load(path, roots) for path in stylesheets]
+        sheets = [sheet for sheet, _ in loaded]
+        entries = [entry for _, found in loaded for entry in found]
         if css:
             sheets.append(CSS(string=css, font_config=self._font_config))
         fetcher = self._fetcher_class(roots)
@@ -188,28 +389,94 @@ class Renderer:
                 ).render(font_config=self._font_config, **options)
                 data = document.write_pdf(**options)
             except FatalURLFetchingError as exc:
-                cause = exc.__cause__ or exc
-                raise RenderError(f"{what}: blocked or missing file: {cause}") from None
-        warnings = _raise_for(log.records, what)
+                raise _fetch_error(exc, stylesheets, what) from None
+            except RecursionError:
+                raise RenderError(
+                    f"{what} could not be made: its HTML has too many elements inside one "
+                    "another; simplify the template."
+                ) from None
+        entries += [classify(record, candidates=stylesheets) for record in log.records]
+        warnings = self._raise_for(entries, f"{what} could not be made", strict=self.strict)
+        warnings = [
+            entry.message
+            for entry in warnings
+            # A CSS warning is about a file, not a leaflet: say it once, with the first
+            # leaflet that met it (every render of that leaflet, as fitting may redo it).
+            if not entry.css or self._css_reported.setdefault(entry.message, what) == what
+        ]
         return RenderedPdf(
             data=data,
             pages=len(document.pages),
             warnings=warnings,
             page_sizes=[(page.width, page.height) for page in document.pages],
             anchors=[dict(page.anchors) for page in document.pages],
+            document=document,
         )
 
+    @staticmethod
+    def _raise_for(entries: list[LogEntry], heading: str, *, strict: bool) -> list[LogEntry]:
+        """Raise a RenderError (`heading:` and a list) for the errors among `entries`;
+        return the warnings, each once."""
+        errors = [e.message for e in entries if e.fatal or (strict and e.css)]
+        if errors:
+            listed = "\n  ".join(dict.fromkeys(errors))
+            note = (
+                "\n(--strict: CSS that would be ignored is an error.)"
+                if strict and any(e.css for e in entries)
+                else ""
+            )
+            raise RenderError(f"{heading}:\n  {listed}{note}")
+        return list({e.message: e for e in entries}.values())
 
-def _raise_for(records: list[logging.LogRecord], what: str) -> list[str]:
-    """Turn WeasyPrint's log into errors (broken leaflet) and warnings (everything else)."""
-    errors, warnings = [], []
-    for record in records:
-        message = record.getMessage()
-        if record.levelno >= logging.ERROR or FATAL_PATTERNS.search(message):
-            errors.append(_explain(message))
-        else:
-            warnings.append(message)
-    if errors:
-        listed = "\n  ".join(dict.fromkeys(errors))
-        raise RenderError(f"{what} could not be made:\n  {listed}")
-    return warnings
+
+def _fetch_error(exc: BaseException, stylesheets: Sequence[Path], what: str) -> RenderError:
+    """A clear error for a file WeasyPrint may not fetch: the stylesheet and line that ask
+    for it, when one of `stylesheets` does; else the leaflet or stylesheet `what`."""
+    cause = exc.__cause__ or exc
+    url = getattr(cause, "url", None) or _quoted(str(exc))
+    where = f"{what}: "
+    for sheet in stylesheets:
+        line = _url_line(sheet, url) if url else None
+        if line:
+            where = f"{sheet}:{line}: "
+            break
+    if isinstance(cause, RecursionError):
+        return RenderError(
+            f"{where}a stylesheet imports itself, directly or through another file; remove "
+            "the @import that leads back to it."
+        )
+    advice = getattr(cause, "advice", "")
+    return RenderError(
+        f"{where}blocked or missing file: {cause}" + (f". {advice}." if advice else "")
+    )
+
+
+def _quoted(message: str) -> str | None:
+    """The URL in WeasyPrint's 'Error fetching "URL"'."""
+    found = re.search(r'"(.*)"', message)
+    return found[1] if found else None
+
+
+def _url_line(path: Path, url: str) -> int | None:
+    """The line of `path` (a stylesheet) whose url() or @import names `url`, if any."""
+    import tinycss2
+    from weasyprint.urls import path2url
+
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    base = path2url(str(path))
+    wanted = unquote(url)
+
+    def walk(tokens) -> int | None:
+        for token in tokens:
+            if token.type in ("url", "string") and unquote(urljoin(base, token.value)) == wanted:
+                return token.source_line
+            for inner in (getattr(token, "content", None), getattr(token, "arguments", None)):
+                found = walk(inner) if inner else None
+                if found:
+                    return found
+        return None
+
+    return walk(tinycss2.parse_component_value_list(text))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import operator
 import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -30,7 +31,7 @@ from jinja2 import (
     TemplateSyntaxError,
     UndefinedError,
 )
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.sandbox import MAX_RANGE, ImmutableSandboxedEnvironment, SecurityError
 from markupsafe import Markup, escape
 from pydantic import BaseModel
 
@@ -346,19 +347,78 @@ def render_html(env: ImmutableSandboxedEnvironment, context: dict[str, Any]) -> 
         ) from None
     except TemplateError as exc:
         raise RenderError(f"{_where(exc)}template error: {exc}") from None
+    except RecursionError as exc:
+        where = _where(exc, repeating=True)
+        if not where:  # still reading the template, not running it
+            raise RenderError(
+                f"{_reading_where(exc)}a template has too many brackets, tags or blocks "
+                "inside one another to be read; simplify it."
+            ) from None
+        raise RenderError(
+            f"{where}a template calls itself without end (a macro that calls itself, or a "
+            "template that includes, imports or extends itself). Make it stop, or extend "
+            'the built-in template as "base:<name>" instead of its own name.'
+        ) from None
+    except OverflowError as exc:
+        if "MAX_RANGE" in str(exc):
+            raise RenderError(
+                f"{_where(exc)}a template asked for range() with more than {MAX_RANGE:,} "
+                "numbers; a leaflet never needs that many: use a smaller range."
+            ) from None
+        raise RenderError(f"{_where(exc)}a template made a number too large: {exc}") from None
     except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
         # A template called something with the wrong kind of value: its mistake, not ours.
         raise RenderError(f"{_where(exc)}a template failed: {type(exc).__name__}: {exc}") from None
 
 
-def _where(exc: BaseException) -> str:
-    """`file.html:12: ` for the innermost template line in a rendering error, if known."""
-    place = ""
+def _where(exc: BaseException, repeating: bool = False) -> str:
+    """`file.html:12: ` for the innermost template line in a rendering error, if known.
+
+    With `repeating` (a RecursionError), the line that recurs most often in the loop,
+    preferring a clinic's template to a built-in one, and a block or macro (where an
+    include or call is) to a template's top level: that is where the loop can be broken.
+    """
+    places = []
     tb = exc.__traceback__
     while tb is not None:
         name = tb.tb_frame.f_code.co_filename
         if name.endswith((".html", ".css")):
-            place = f"{name}:{tb.tb_lineno}: "
+            # Jinja names a template's own code "top-level template code" ("root" before
+            # it rewrites the traceback), a block "block 'name'", a macro "macro 'name'".
+            top = tb.tb_frame.f_code.co_name.startswith(("top-level", "root"))
+            places.append((name, tb.tb_lineno, not top))
+        tb = tb.tb_next
+    if not places:
+        return ""
+    if repeating:
+        counts = Counter(places)
+        built_in = str(templates_dir().resolve())
+
+        def rank(place: tuple[str, int, bool]) -> tuple[bool, bool, int]:
+            return not place[0].startswith(built_in), place[2], counts[place]
+
+        # max() keeps the first of equals: reversed, the innermost place wins a tie.
+        name, line, _ = max(reversed(places), key=rank)
+        return f"{name}:{line}: "
+    name, line, _ = places[-1]
+    return f"{name}:{line}: "
+
+
+def _reading_where(exc: BaseException) -> str:
+    """`file.html:12: ` for where Jinja was reading or compiling a template, if known."""
+    from jinja2.compiler import CodeGenerator
+    from jinja2.parser import Parser
+
+    place = ""
+    tb = exc.__traceback__
+    while tb is not None:
+        reader = tb.tb_frame.f_locals.get("self")
+        if isinstance(reader, Parser) and reader.filename:
+            place = f"{reader.filename}:{reader.stream.current.lineno}: "
+        elif isinstance(reader, CodeGenerator) and reader.filename:
+            node = tb.tb_frame.f_locals.get("node")
+            line = f":{node.lineno}" if getattr(node, "lineno", None) else ""
+            place = f"{reader.filename}{line}: "
         tb = tb.tb_next
     return place
 
