@@ -11,7 +11,8 @@ Sections:
   2. the `weasyprint` command on the very same HTML and stylesheet (WeasyPrint's share),
      and the cost of starting Python and importing WeasyPrint
   3. warm renders in one process (what a batch pays per leaflet)
-  4. a batch of every treatment for one clinic, with PDF sizes and page counts
+  4. a batch of every treatment for one clinic, with PDF sizes and page counts;
+     4b. making every leaflet American, and one-page summary cards (shrink to fit)
   5. memory: peak RSS, and whether RSS grows across many renders with one Renderer
   6. WeasyPrint temporary folders left behind
   7. whether HarfBuzz-Subset is installed (WeasyPrint subsets fonts much faster with it)
@@ -158,8 +159,7 @@ def main() -> None:
     # 2. Bare WeasyPrint on exactly the HTML handouts renders for that leaflet.
     library = Library(content_dir())
     clinic = load_clinic(CLINIC)
-    handout = library.handout(TREATMENT, "en")
-    context = build_context(library, TREATMENT, "en", handout, clinic, Page(PAPER, STYLE))
+    context = build_context(library, TREATMENT, library.locale("en-GB"), clinic, Page(PAPER, STYLE))
     html = render_html(make_env(clinic), context)
     html_file = work / "in.html"
     html_file.write_text(html, encoding="utf-8")
@@ -219,6 +219,27 @@ def main() -> None:
         f"min {min(pages)}   median {statistics.median(pages):g}   max {max(pages)}"
         f"   total {sum(pages)}",
     )
+
+    # 4b. American English and the one-page card.
+    print("\n4b. American English, and the summary card's fit to one page")
+    us = Library(content_dir())
+    start = time.perf_counter()
+    for treatment in treatments:
+        us.localised(treatment, us.locale("en-US"))
+    line("make all leaflets American", f"{(time.perf_counter() - start) * 1000:.0f} ms in all")
+    for clinic_name in (CLINIC, "harbour-skin-clinic"):
+        jobs = plan(
+            library,
+            Selection(treatments, clinic=clinic_name, style="summary", out_dir=work / "4b"),
+        )
+        start = time.perf_counter()
+        cards = run(library, jobs)
+        took = time.perf_counter() - start
+        line(
+            f"summary cards, {clinic_name}",
+            f"{took:.1f} s for {len(cards)} ({took / len(cards) * 1000:.0f} ms each; "
+            "a card that needs smaller type is rendered again)",
+        )
 
     # 5. Memory.
     print("\n5. Memory")

@@ -15,7 +15,7 @@ from .clinic import Clinic, load_clinic
 from .content import Library, not_found
 from .errors import ContentError, UserError
 from .models import PersonalDetails
-from .output import check_writable, output_path, write_atomic
+from .output import OutputFolders, Owner, check_writable, output_path
 from .paths import styles_dir
 from .pdf import Renderer
 from .styles import available_styles, check_layout, fit_css, style_info
@@ -154,6 +154,11 @@ def render_job(library: Library, job: Job, renderer: Renderer, env=None):
         if style.pages is None or pdf.pages == style.pages:
             break
     check_layout(style, pdf, f"The {what} leaflet")
+    # On the laid-out pages: no text out of its box, panel or page, or over other text, and
+    # the safety-critical parts printed and readable (handouts/verify.py).
+    from .verify import verify_leaflet
+
+    verify_leaflet(library, job, pdf, f"The {what} leaflet", style.min_text_pt)
     return pdf
 
 
@@ -162,16 +167,25 @@ def run(
     jobs: Sequence[Job],
     on_progress: Callable[[int, int, Result], None] | None = None,
 ) -> list[Result]:
-    """Render and write every job; the first failure stops the build with a clear error."""
+    """Render and write every job; the first failure stops the build with a clear error.
+
+    Before anything is rendered, every output folder is claimed for its clinic: a folder
+    that holds another clinic's leaflets (two clinic folders with the same name), or one
+    inside the clinic folder itself, stops the build with nothing written. An interrupt
+    (Ctrl-C, or SIGTERM turned into one by the command line) unwinds through here: the
+    file being written is removed and the renderer's temporary font folder with it."""
     results = []
     envs: dict[Path, object] = {}
-    with Renderer() as renderer:
-        for index, job in enumerate(jobs, start=1):
-            env = envs.setdefault(job.clinic.folder, make_env(job.clinic))
-            pdf = render_job(library, job, renderer, env)
-            write_atomic(job.path, pdf.data)
-            result = Result(job, pdf.pages, len(pdf.data), pdf.warnings)
-            results.append(result)
-            if on_progress:
-                on_progress(index, len(jobs), result)
+    with OutputFolders() as outputs:
+        for job in jobs:
+            outputs.claim(job.path, Owner.of(job.clinic.folder, job.clinic.display_name))
+        with Renderer() as renderer:
+            for index, job in enumerate(jobs, start=1):
+                env = envs.setdefault(job.clinic.folder, make_env(job.clinic))
+                pdf = render_job(library, job, renderer, env)
+                outputs.write(job.path, pdf.data)
+                result = Result(job, pdf.pages, len(pdf.data), pdf.warnings)
+                results.append(result)
+                if on_progress:
+                    on_progress(index, len(jobs), result)
     return results

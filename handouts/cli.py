@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,14 +35,66 @@ def err(message: str) -> None:
     typer.echo(message, err=True)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (or SIGHUP), raised like Ctrl-C so that the same clean-up runs."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+BUILD_INTERRUPTED = (
+    "Interrupted. Nothing half-written was left behind: each leaflet listed above is "
+    "complete, and the one being made was not written."
+)
+
+
 @contextmanager
-def user_errors() -> Iterator[None]:
-    """Show a user's mistake as a short message and exit non-zero; let bugs keep tracebacks."""
-    try:
+def _stop_signals() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP into an interrupt, as Ctrl-C is, for the length of a command.
+
+    The interrupt unwinds through the build: the file being written is removed, and the
+    renderer's temporary font folder with it. Once one signal has arrived, later Ctrl-C,
+    SIGTERM or SIGHUP are ignored so that this clean-up finishes (SIGKILL still stops it).
+    Signals a parent asked to ignore (nohup) stay ignored."""
+    if threading.current_thread() is not threading.main_thread():
         yield
+        return
+    watched = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {signum: signal.getsignal(signum) for signum in watched}
+
+    def stop(signum, frame) -> None:
+        for each in watched:
+            signal.signal(each, signal.SIG_IGN)
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise Terminated(signum)
+
+    try:
+        for signum, handler in previous.items():
+            if handler is not signal.SIG_IGN:
+                signal.signal(signum, stop)
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+
+
+@contextmanager
+def user_errors(interrupted: str = "Interrupted.") -> Iterator[None]:
+    """Show a user's mistake as a short message and exit non-zero; let bugs keep tracebacks.
+    Ctrl-C, SIGTERM and SIGHUP end the command with the `interrupted` message and exit
+    code 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM), after cleaning up."""
+    try:
+        with _stop_signals():
+            yield
     except UserError as exc:
         err(f"Error: {exc}")
         raise typer.Exit(int(exc.exit_status)) from None
+    except KeyboardInterrupt as exc:
+        err(interrupted)
+        signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
+        raise typer.Exit(128 + int(signum)) from None
 
 
 ContentOpt = Annotated[
@@ -97,57 +151,107 @@ def _root(
 
 @app.command("list")
 def list_command(content: ContentOpt = None, as_json: JsonOpt = False) -> None:
-    """Show the treatments, languages, styles and clinics you can build."""
+    """Show the treatments, languages, styles and clinics you can build.
+
+    A leaflet (or a shared file: labels, references, varieties) with a mistake is listed as
+    broken, with its first problem;
+    the rest are listed as usual. The exit code is then 1: something cannot be built until
+    it is fixed, and 'handouts check' shows every problem.
+    """
     from .build import PAPERS, available_styles
     from .clinic import bundled_clinics
+    from .errors import ContentError
 
+    def first_problem(exc: UserError) -> str:
+        if isinstance(exc, ContentError) and exc.problems:
+            more = len(exc.problems) - 1
+            return str(exc.problems[0]) + (f" (and {more} more)" if more else "")
+        return str(exc)
+
+    broken: list[dict] = []
     with user_errors():
         library = _library(content)
         treatments = []
         for treatment in library.treatments():
-            leaflets = {
-                lang: library.handout(treatment, lang)
-                for lang in library.languages_of(treatment)
-                if lang in library.ui_languages()
-            }
+            leaflets = {}
+            for lang in library.languages_of(treatment):
+                if lang not in library.ui_languages():
+                    continue
+                try:
+                    leaflets[lang] = library.handout(treatment, lang)
+                except UserError as exc:
+                    broken.append(
+                        {"treatment": treatment, "lang": lang, "problem": first_problem(exc)}
+                    )
             treatments.append(
                 {
                     "id": treatment,
                     "titles": {lang: h.title for lang, h in leaflets.items()},
                     "versions": {lang: h.review.version for lang, h in leaflets.items()},
+                    "broken": [b["lang"] for b in broken if b.get("treatment") == treatment],
                 }
             )
+        languages = {}
+        for lang in library.languages():
+            try:
+                languages[lang] = library.labels(lang).language_name
+            except UserError as exc:
+                languages[lang] = "labels broken"
+                broken.append({"file": f"ui/{lang}.yaml", "problem": first_problem(exc)})
+        try:
+            library.bibliography  # noqa: B018 - every leaflet prints its sources from it
+        except UserError as exc:
+            broken.append({"file": "references.yaml", "problem": first_problem(exc)})
+        varieties = {}
+        for tag in (t for lang in library.languages() for t in library.varieties_of(lang)):
+            try:
+                varieties[tag] = library.locale(tag).name
+            except UserError as exc:
+                varieties[tag] = "broken"
+                broken.append({"file": f"locales/{tag}.yaml", "problem": first_problem(exc)})
         info = {
             "treatments": treatments,
-            "languages": {lang: library.labels(lang).language_name for lang in library.languages()},
-            "varieties": {
-                tag: library.locale(tag).name
-                for lang in library.languages()
-                for tag in library.varieties_of(lang)
-            },
+            "languages": languages,
+            "varieties": varieties,
             "styles": available_styles(),
             "papers": list(PAPERS),
             "clinics": bundled_clinics(),
+            "broken": broken,
         }
     if as_json:
         typer.echo(json.dumps(info, indent=2, ensure_ascii=False))
-        return
-    width = max((len(t["id"]) for t in treatments), default=10)
-    typer.echo("Treatments:")
-    for t in treatments:
-        title = t["titles"].get("en") or next(iter(t["titles"].values()), "")
-        langs = ", ".join(f"{lang} v{version}" for lang, version in t["versions"].items())
-        typer.echo(f"  {t['id']:<{width}}  {title}  [{langs}]")
-    typer.echo("Languages:  " + ", ".join(f"{k} ({v})" for k, v in info["languages"].items()))
-    if info["varieties"]:
-        typer.echo("Varieties:  " + ", ".join(f"{k} ({v})" for k, v in info["varieties"].items()))
-    from .styles import style_info
+    else:
+        width = max((len(t["id"]) for t in treatments), default=10)
+        typer.echo("Treatments:")
+        for t in treatments:
+            title = t["titles"].get("en") or next(iter(t["titles"].values()), "")
+            langs = [f"{lang} v{version}" for lang, version in t["versions"].items()]
+            langs += [f"{lang} BROKEN" for lang in t["broken"]]
+            title = title or "(has mistakes: see below)"
+            typer.echo(f"  {t['id']:<{width}}  {title}  [{', '.join(langs)}]")
+        typer.echo("Languages:  " + ", ".join(f"{k} ({v})" for k, v in info["languages"].items()))
+        if info["varieties"]:
+            typer.echo(
+                "Varieties:  " + ", ".join(f"{k} ({v})" for k, v in info["varieties"].items())
+            )
+        from .styles import style_info
 
-    typer.echo("Styles:")
-    for style in info["styles"]:
-        typer.echo(f"  {style:<{width}}  {style_info(style).description}")
-    typer.echo("Paper:      " + ", ".join(info["papers"]))
-    typer.echo("Clinics:    " + ", ".join(info["clinics"]) + "  (or a path to a clinic folder)")
+        typer.echo("Styles:")
+        for style in info["styles"]:
+            typer.echo(f"  {style:<{width}}  {style_info(style).description}")
+        typer.echo("Paper:      " + ", ".join(info["papers"]))
+        typer.echo("Clinics:    " + ", ".join(info["clinics"]) + "  (or a path to a clinic folder)")
+    if broken:
+        for b in broken:
+            what = f"{b['treatment']} ({b['lang']})" if "treatment" in b else b["file"]
+            err(f"Broken: {what}: {b['problem']}")
+        count = (
+            "1 file has mistakes and cannot be used until it is"
+            if len(broken) == 1
+            else f"{len(broken)} files have mistakes and cannot be used until they are"
+        )
+        err(f"{count} fixed; run 'handouts check' to see every problem.")
+        raise typer.Exit(int(ExitStatus.ERROR))
 
 
 def personal_option(flag: str, what: str):
@@ -250,7 +354,7 @@ def build_command(
     """
     from .build import Selection, plan, run
 
-    with user_errors():
+    with user_errors(interrupted=BUILD_INTERRUPTED):
         library = _library(content)
         if all_ and treatments:
             raise UserError("Give treatment names or --all, not both.")

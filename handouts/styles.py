@@ -26,22 +26,31 @@ class Style:
     # Text sizes (pt) to try, largest first, until the leaflet fits its pages: a long
     # leaflet gets slightly smaller type rather than a second page. Empty: the style's own.
     fit_sizes: tuple[float, ...] = ()
+    # The smallest text this style prints (pt): the safety-critical parts are checked
+    # against it on every leaflet (handouts.verify).
+    min_text_pt: float = 9
 
 
 KNOWN = {
-    "standard": Style("standard", "the full leaflet, 2 to 6 pages"),
-    "large-print": Style("large-print", "the full leaflet in large print (18 pt) for low vision"),
+    "standard": Style("standard", "the full leaflet, 2 to 6 pages", min_text_pt=11),
+    "large-print": Style(
+        "large-print",
+        "the full leaflet in large print (18 pt) for low vision",
+        min_text_pt=16,
+    ),
     "summary": Style(
         "summary",
         "a one-page card for the fridge: aftercare, when to call",
         pages=1,
         fit_sizes=(11.5, 11, 10.5, 10),
+        min_text_pt=10,
     ),
     "trifold": Style(
         "trifold",
         "a tri-fold brochure: 2 landscape pages, printed on both sides and folded in three",
         pages=2,
         landscape=True,
+        min_text_pt=9,
         panels=(
             ("panel-flap", 0, 0),
             ("panel-back", 0, 1),
@@ -73,7 +82,9 @@ def check_layout(style: Style, pdf: RenderedPdf, what: str) -> None:
         raise RenderError(
             f"{what} does not fit the {style.name} style: it needs {pdf.pages} pages{smallest}, "
             f"but this style has exactly {style.pages}. Shorten the leaflet text (the aftercare "
-            "steps and the 'when to call' list are the longest parts), or use another style."
+            "steps and the 'when to call' list are the longest parts) or any long details "
+            "given for the patient (--patient-name, --clinician, --next-appointment), or use "
+            "another style."
         )
     for anchor, page, third in style.panels:
         found = next(

@@ -214,7 +214,7 @@ def test_explain_lists_every_place_tried():
 
 def test_extra_css_is_applied(harbour_copy, tmp_path):
     (harbour_copy / "assets" / "clinic.css").write_text("h1 { font-size: 30pt; }")
-    built = build_one(tmp_path, clinic=str(harbour_copy))
+    built = build_one(tmp_path / "out", clinic=str(harbour_copy))
     with pdfplumber.open(built.path) as pdf:
         sizes = {round(c["size"]) for c in pdf.pages[0].chars}
     assert 30 in sizes

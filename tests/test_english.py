@@ -301,7 +301,7 @@ def approve(clinic_folder, version: str, treatment=TREATMENT) -> None:
 def test_a_clinic_sign_off_brings_back_the_review_footer(clinic_copy, tmp_path):
     version = LIBRARY.handout(TREATMENT, "en").review.version
     approve(clinic_copy, version)
-    built = build_one(tmp_path, clinic=str(clinic_copy))
+    built = build_one(tmp_path / "out", clinic=str(clinic_copy))
     texts = built.page_texts()
     for text in texts:
         assert "Last reviewed 1 December 2026" in text
@@ -315,7 +315,7 @@ def test_a_clinic_sign_off_brings_back_the_review_footer(clinic_copy, tmp_path):
 
 def test_a_sign_off_of_an_old_version_leaves_a_draft(clinic_copy, tmp_path):
     approve(clinic_copy, "0.9")
-    built = build_one(tmp_path, clinic=str(clinic_copy))
+    built = build_one(tmp_path / "out", clinic=str(clinic_copy))
     assert DRAFT in built.page_texts()[0]
     result = check("--clinic", clinic_copy)
     assert f"{TREATMENT}: signs off version 0.9, but the leaflet is now version" in result.stderr

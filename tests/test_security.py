@@ -107,7 +107,7 @@ def test_low_contrast_colour_is_refused_with_a_better_one(clinic_copy):
 def test_clinic_text_cannot_break_out_of_css_or_html(clinic_copy, tmp_path):
     hostile = 'Evil"; } body { display: none } </style><script>x</script> /*'
     replace_in(clinic_copy / "clinic.yaml", "name: Riverside Hospital", f"name: '{hostile}'")
-    built = build_one(tmp_path, clinic=str(clinic_copy))
+    built = build_one(tmp_path / "out", clinic=str(clinic_copy))
     text = built.text()
     assert "Steroid injections for raised scars" in text  # the body was not hidden
     assert "</style><script>" in text  # printed as text, not obeyed

@@ -262,11 +262,18 @@ def test_personal_details_appear_in_the_pdf_and_nowhere_else(tmp_path):
         for value in [*PERSONAL.values(), "2026-11-20"]:
             assert value not in result.stdout and value not in result.stderr
     files = [p for p in tmp_path.rglob("*")]
-    assert [p.name for p in files if p.is_file()] == [f"{TREATMENT}-summary-a4.pdf"]
+    # The leaflet, and the record of which clinic the folder's leaflets belong to.
+    assert sorted(p.name for p in files if p.is_file()) == [
+        ".handouts-clinic.json",
+        f"{TREATMENT}-summary-a4.pdf",
+    ]
     for path in files:
-        for value in PERSONAL.values():
+        for value in [*PERSONAL.values(), "2026-11-20"]:
             assert value not in str(path)
-    with pdfplumber.open(files[-1]) as pdf:
+            if path.name == ".handouts-clinic.json":
+                assert value not in path.read_text(encoding="utf-8")
+    [pdf_path] = [p for p in files if p.suffix == ".pdf"]
+    with pdfplumber.open(pdf_path) as pdf:
         text = " ".join(pdf.pages[0].extract_text().split())
     for value in PERSONAL.values():
         assert value in text
