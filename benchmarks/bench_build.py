@@ -132,9 +132,10 @@ def main() -> None:
     from weasyprint.text import ffi
 
     from handouts import __version__
-    from handouts.build import Selection, plan, render_job, run
+    from handouts.build import Selection, make_pdf, plan, render_job, run
     from handouts.clinic import load_clinic
     from handouts.content import Library
+    from handouts.limits import default_workers
     from handouts.paths import content_dir, styles_dir
     from handouts.pdf import Renderer
     from handouts.templating import Page, build_context, make_env, render_html
@@ -191,12 +192,23 @@ def main() -> None:
     with Renderer() as renderer:
         first = time_calls(lambda: render_job(library, job, renderer, job_env), 1)
         warm = time_calls(lambda: render_job(library, job, renderer, job_env), N_WARM)
+        inside = time_calls(lambda: make_pdf(library, job, renderer, job_env), N_WARM)
     line("first render (new Renderer)", ms(first[0]).strip())
-    line("warm renders", summary(warm))
+    line("warm renders (in a limited worker)", summary(warm))
+    line("the same, in this process (no limits)", summary(inside))
+    line("cost of the worker process", ms(statistics.median(warm) - statistics.median(inside)))
 
     # 4. Every treatment for one clinic in one process, as `build --all` does.
     treatments = library.treatments()
-    print(f"\n4. Batch: all {len(treatments)} treatments for {CLINIC}, build.run, one process")
+    workers = default_workers(len(treatments))
+    print(f"\n4. Batch: all {len(treatments)} treatments for {CLINIC}, build.run")
+    one_worker: list[float] = []
+    for attempt in range(N_BATCH):
+        jobs = plan(library, Selection(treatments, clinic=CLINIC, out_dir=work / f"4a-{attempt}"))
+        start = time.perf_counter()
+        run(library, jobs, workers=1)
+        one_worker.append(time.perf_counter() - start)
+    line("total, 1 worker", summary(one_worker))
     batch_times: list[float] = []
     results = []
     for attempt in range(N_BATCH):
@@ -204,11 +216,13 @@ def main() -> None:
         start = time.perf_counter()
         results = run(library, jobs)
         batch_times.append(time.perf_counter() - start)
+    line(f"total, {workers} workers (default)", summary(batch_times))
+    speedup = statistics.median(one_worker) / statistics.median(batch_times)
+    line("speed-up", f"{speedup:.2f}x on {os.cpu_count()} cores")
     per_leaflet = [t / len(results) for t in batch_times]
     sizes = [r.size for r in results]
     pages = [r.pages for r in results]
-    line("total", summary(batch_times))
-    line("per leaflet", summary(per_leaflet))
+    line("per leaflet (default workers)", summary(per_leaflet))
     line("per page", f"{statistics.median(batch_times) / sum(pages) * 1000:.0f} ms (median run)")
     line(
         "PDF size (bytes)",
@@ -244,14 +258,18 @@ def main() -> None:
     # 5. Memory.
     print("\n5. Memory")
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    line("peak RSS after the batch", mib(peak_kib * 1024))
+    line("peak RSS of handouts itself", mib(peak_kib * 1024))
+    worker_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    line("peak RSS of the largest worker", mib(worker_kib * 1024))
+    # What one worker does for every leaflet it makes, here in one process, to see
+    # whether memory grows from leaflet to leaflet.
     with Renderer() as renderer:
         for _ in range(3):  # warm up: fonts, stylesheet and caches loaded
-            render_job(library, job, renderer, job_env)
+            make_pdf(library, job, renderer, job_env)
         gc.collect()
         readings = [rss_bytes()]
         for index in range(1, N_MEMORY + 1):
-            render_job(library, job, renderer, job_env)
+            make_pdf(library, job, renderer, job_env)
             if index in (N_MEMORY // 2, N_MEMORY):
                 gc.collect()
                 readings.append(rss_bytes())

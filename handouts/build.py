@@ -7,17 +7,19 @@ and writes, reporting progress through a callback (the CLI draws the progress).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .clinic import Clinic, load_clinic
 from .content import Library, not_found
-from .errors import ContentError, UserError
+from .errors import ContentError, RenderError, UserError
+from .limits import default_workers, run_all, run_limited
 from .models import PersonalDetails
 from .output import OutputFolders, Owner, check_writable, output_path
 from .paths import styles_dir
-from .pdf import Renderer
+from .pdf import RenderedPdf, Renderer
 from .styles import available_styles, check_layout, fit_css, style_info
 from .templating import Page, build_context, make_env, render_html, template_roots
 
@@ -133,24 +135,81 @@ def plan(library: Library, selection: Selection) -> list[Job]:
     return jobs
 
 
-def render_job(library: Library, job: Job, renderer: Renderer, env=None):
-    """The PDF for one job, in memory."""
+def plan_each(library: Library, selections: Iterable[Selection]) -> list[Job]:
+    """Plan several selections as one build (one per style, paper, language and clinic
+    asked for, with `--style summary --style trifold`): every one is checked before anything
+    is written, and the mistakes in content found for any of them are reported together.
+    A leaflet asked for twice (`-l en -l en-GB`, when en means en-GB) is made once."""
+    jobs: dict[tuple[Path, Path], Job] = {}
+    problems = []
+    for selection in selections:
+        try:
+            planned = plan(library, selection)
+        except ContentError as exc:
+            problems.extend(p for p in exc.problems if p not in problems)
+            continue
+        for job in planned:
+            # Keyed by clinic folder too: two clinics of the same name still meet, and
+            # are refused, when their folders are claimed (run()).
+            jobs.setdefault((job.path, job.clinic.folder), job)
+    if problems:
+        raise ContentError(problems)
+    return list(jobs.values())
+
+
+def render_job(library: Library, job: Job, renderer: Renderer, env=None) -> RenderedPdf:
+    """The checked PDF for one job, in memory, made within the time and memory limits
+    (handouts/limits.py): a clinic template that loops without end, or makes far too
+    much, stops with a clear message instead of hanging or filling the memory."""
     env = env or make_env(job.clinic)
+    renderer.warm_up(stylesheets_of(job), template_roots(job.clinic))
+    what = f"The {describe(job)} leaflet"
+    return renderer.once(run_limited(make_pdf, library, job, renderer, env, what=what), what)
+
+
+def describe(job: Job) -> str:
+    return f"{job.treatment} ({job.lang}, {job.style}, {job.paper}, clinic {job.clinic.name})"
+
+
+_CHARACTER = re.compile(r"\(U\+([0-9A-F]{4,6})\)")
+
+
+def _given_in(job: Job, message: str) -> str:
+    """For a character no font has: which value the user gave holds it (a patient's name,
+    a clinic field), so that they know what to retype."""
+    from .verify import fields_of
+
+    wanted = {chr(int(code, 16)) for code in _CHARACTER.findall(message)}
+    holders = [f.name for f in fields_of(job) if wanted & set(f.value)]
+    if not wanted or not holders:
+        return ""
+    return "\n  The character is in " + "; ".join(holders) + "."
+
+
+def stylesheets_of(job: Job) -> list[Path]:
+    return [styles_dir() / f"{job.style}.css", *job.clinic.extra_css]
+
+
+def make_pdf(library: Library, job: Job, renderer: Renderer, env) -> RenderedPdf:
+    """Template, layout and checks for one job (run in a child process by `start_job`)."""
     context = build_context(
         library, job.treatment, library.locale(job.lang), job.clinic, job.page, job.personal
     )
     html = render_html(env, context)
-    what = f"{job.treatment} ({job.lang}, {job.style}, {job.paper}, clinic {job.clinic.name})"
+    what = describe(job)
     style = style_info(job.style)
     for size in style.fit_sizes or (None,):
-        pdf = renderer.render(
-            html,
-            base_url=job.clinic.folder,
-            roots=template_roots(job.clinic),
-            stylesheets=[styles_dir() / f"{job.style}.css", *job.clinic.extra_css],
-            css=fit_css(size),
-            what=what,
-        )
+        try:
+            pdf = renderer.render(
+                html,
+                base_url=job.clinic.folder,
+                roots=template_roots(job.clinic),
+                stylesheets=stylesheets_of(job),
+                css=fit_css(size),
+                what=what,
+            )
+        except RenderError as exc:
+            raise RenderError(str(exc) + _given_in(job, str(exc))) from None
         if style.pages is None or pdf.pages == style.pages:
             break
     check_layout(style, pdf, f"The {what} leaflet")
@@ -159,6 +218,7 @@ def render_job(library: Library, job: Job, renderer: Renderer, env=None):
     from .verify import verify_leaflet
 
     verify_leaflet(library, job, pdf, f"The {what} leaflet", style.min_text_pt)
+    pdf.document = None  # WeasyPrint's boxes stay in the child; the PDF goes back
     return pdf
 
 
@@ -166,26 +226,49 @@ def run(
     library: Library,
     jobs: Sequence[Job],
     on_progress: Callable[[int, int, Result], None] | None = None,
+    workers: int | None = None,
+    strict: bool = False,
 ) -> list[Result]:
     """Render and write every job; the first failure stops the build with a clear error.
 
-    Before anything is rendered, every output folder is claimed for its clinic: a folder
-    that holds another clinic's leaflets (two clinic folders with the same name), or one
-    inside the clinic folder itself, stops the build with nothing written. An interrupt
-    (Ctrl-C, or SIGTERM turned into one by the command line) unwinds through here: the
-    file being written is removed and the renderer's temporary font folder with it."""
+    Leaflets are made by `workers` processes at once (default: one per processor core),
+    each within the time and memory limits (handouts/limits.py), and written here, in
+    order, as they are done. Before anything is made, every output folder is claimed for
+    its clinic: a folder that holds another clinic's leaflets (two clinic folders with the
+    same name), or one inside the clinic folder itself, stops the build with nothing
+    written. An interrupt (Ctrl-C, or SIGTERM turned into one by the command line) unwinds
+    through here: the workers are stopped, the file being written is removed and the
+    renderer's temporary font folder with it.
+
+    `strict`: CSS that would be ignored, and a clinic's warnings (a logo far too large, a
+    value hidden by a `#`), stop the build before anything is written."""
+    warned = list(dict.fromkeys(w for job in jobs for w in job.clinic.warnings))
+    if strict and warned:
+        raise ContentError(warned)
     results = []
-    envs: dict[Path, object] = {}
+    envs = {job.clinic.folder: make_env(job.clinic) for job in jobs}
     with OutputFolders() as outputs:
         for job in jobs:
             outputs.claim(job.path, Owner.of(job.clinic.folder, job.clinic.display_name))
-        with Renderer() as renderer:
-            for index, job in enumerate(jobs, start=1):
-                env = envs.setdefault(job.clinic.folder, make_env(job.clinic))
-                pdf = render_job(library, job, renderer, env)
+        with Renderer(strict=strict) as renderer:
+            # Stylesheets read and fonts loaded once, here, for every worker.
+            for job in jobs:
+                renderer.warm_up(stylesheets_of(job), template_roots(job.clinic))
+
+            def make(index: int) -> RenderedPdf:
+                job = jobs[index]
+                return make_pdf(library, job, renderer, envs[job.clinic.folder])
+
+            def what(index: int) -> str:
+                return f"The {describe(jobs[index])} leaflet"
+
+            count = workers or default_workers(len(jobs))
+            for index, pdf in run_all(make, len(jobs), what, count):
+                job = jobs[index]
+                pdf = renderer.once(pdf, what(index))
                 outputs.write(job.path, pdf.data)
                 result = Result(job, pdf.pages, len(pdf.data), pdf.warnings)
                 results.append(result)
                 if on_progress:
-                    on_progress(index, len(jobs), result)
+                    on_progress(index + 1, len(jobs), result)
     return results

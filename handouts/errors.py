@@ -60,6 +60,18 @@ class ContentError(UserError):
         lines = [f"{count} {noun} found:"] + [f"  {p}" for p in self.problems]
         super().__init__("\n".join(lines))
 
+    def __reduce__(self):  # sent whole from the process that made a leaflet
+        return (type(self), (self.problems,))
+
+
+def unusable_name(name: object, exc: BaseException) -> tuple[str, str]:
+    """(the name as a message shows it, why the computer cannot use it) for a file or folder
+    name that is too long or has a NUL character in it."""
+    text = str(name)
+    shown = text if len(text) <= 80 else text[:80] + "..."
+    reason = "it has a NUL character" if "\0" in text else getattr(exc, "strerror", None)
+    return repr(shown), str(reason or exc)
+
 
 class RenderError(UserError):
     """A leaflet could not be turned into a PDF (missing image, blocked file, broken template)."""

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import mimetypes
 import re
@@ -25,6 +26,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from tempfile import mkdtemp
 from urllib.parse import unquote, urljoin, urlsplit
 
 from .errors import RenderError
@@ -77,6 +79,8 @@ CSS_TEMPLATES = _IGNORED_DECLARATION | frozenset(
         "ignored at %d:%d.",
     }
 )
+# The largest stylesheet handouts reads (the built-in ones are about 10 KB).
+MAX_STYLESHEET_BYTES = 1_000_000
 _PLACEHOLDER = re.compile(r"%\d*[sdrX]")
 
 
@@ -107,8 +111,35 @@ def classify(
     return LogEntry(_explain(template, args, record.getMessage()), fatal=fatal)
 
 
+_SVG_FAILED = "Failed to render SVG image %s"
+_IMAGE_FAILED = "Failed to load image at %r: %s"
+
+
+def _shown_url(url: object) -> str:
+    """A URL as a message shows it: an embedded file (data: URI) is not spelt out."""
+    text = str(url)
+    if text.startswith("data:"):
+        kind = text[5:].split(";", 1)[0].split(",", 1)[0] or "file"
+        return f"an embedded {kind} file (the clinic's logo, a font or the QR code)"
+    return f"'{text[:300]}'"
+
+
 def _explain(template: str, args: tuple, message: str) -> str:
     """WeasyPrint's wording, made plain where we know what it means."""
+    if template == _SVG_FAILED and args:
+        url = str(args[0])
+        which = (
+            "an SVG image embedded in the leaflet (the clinic's logo, if it is an SVG)"
+            if url.startswith("data:")
+            else f"the SVG image '{url[:300]}'"
+        )
+        return (
+            f"{which} could not be drawn: it is broken, or it "
+            "uses another file or address (an <image> or a link inside the SVG), which a "
+            "leaflet may not load. Save the logo as one self-contained SVG, or as PNG."
+        )
+    if template == _IMAGE_FAILED and len(args) == 2:
+        return f"the image {_shown_url(args[0])} cannot be used: {str(args[1])[:300]}"
     if template == _MISSING_GLYPH and len(args) == 2:
         return (
             f"no installed font has the character {args[0]!r} (U+{args[1]:04X}); it would "
@@ -260,6 +291,8 @@ class RenderedPdf:
     anchors: list[dict[str, tuple[float, float, float, float]]] = field(default_factory=list)
     # WeasyPrint's laid-out document (its pages' box trees), for handouts.verify.
     document: object = None
+    # Which of `warnings` are about a stylesheet (said once per batch: Renderer.once).
+    css_warnings: frozenset[str] = frozenset()
 
 
 class _Collector(logging.Handler):
@@ -299,11 +332,15 @@ class Renderer:
 
         self.strict = strict
         self._font_config = FontConfiguration()
+        # Made now, not when the first web font is added, so that a leaflet made in a child
+        # process (handouts/limits.py) adds its fonts here, where close() removes them.
+        self._font_config._folder = Path(mkdtemp(prefix="weasyprint-"))
         # Parsed once per file version, with what WeasyPrint said while parsing it.
         self._stylesheets: dict[tuple[Path, float], tuple[object, list[LogEntry]]] = {}
         # Each CSS warning is reported once per Renderer: {message: the leaflet it went to}.
         self._css_reported: dict[str, str] = {}
         self._image_cache: dict = {}
+        self._warmed: set[tuple[int, ...]] = set()
         self._fetcher_class = _make_fetcher_class()
 
     def __enter__(self) -> Renderer:
@@ -319,6 +356,27 @@ class Renderer:
             shutil.rmtree(folder, ignore_errors=True)
             self._font_config._folder = None
 
+    def warm_up(self, stylesheets: Sequence[Path], roots: Sequence[Path]) -> None:
+        """Parse `stylesheets` and lay out one line of text with them, so that leaflets made
+        in child processes start with fonts and stylesheets ready instead of each loading
+        them again."""
+        from weasyprint import HTML
+        from weasyprint.urls import FatalURLFetchingError  # a BaseException
+
+        sheets = [self.stylesheet(path, roots) for path in stylesheets]
+        key = tuple(id(sheet) for sheet in sheets)
+        if key in self._warmed:
+            return
+        self._warmed.add(key)
+        sample = '<html lang="en"><body><h1>Aa</h1><p>Aa <strong>Aa</strong></p></body></html>'
+        # With the same locked-down fetcher as a leaflet: a clinic stylesheet's url() must
+        # not reach a network or a file outside the folders here either. A problem met
+        # here is left for the leaflet's own render to report, with its file and line.
+        with _captured_log(), contextlib.suppress(Exception, FatalURLFetchingError):
+            HTML(string=sample, url_fetcher=self._fetcher_class(roots)).render(
+                font_config=self._font_config, stylesheets=sheets
+            )
+
     def stylesheet(self, path: Path, roots: Sequence[Path]):
         """A parsed stylesheet, parsed once per file version and reused."""
         return self._load(path, roots)[0]
@@ -333,8 +391,14 @@ class Renderer:
 
         try:
             key = (path.resolve(), path.stat().st_mtime)
+            size = path.stat().st_size
         except OSError as exc:
             raise RenderError(f"{path}: the stylesheet cannot be read ({exc.strerror})") from None
+        if size > MAX_STYLESHEET_BYTES:
+            raise RenderError(
+                f"{path}: the stylesheet is {size:,} bytes; at most {MAX_STYLESHEET_BYTES:,} "
+                "(a clinic's stylesheet is usually a few thousand). Is it the right file?"
+            )
         if key not in self._stylesheets:
             with _captured_log() as log:
                 try:
@@ -374,9 +438,9 @@ class Renderer:
         loaded = [self._load(path, roots) for path in stylesheets]
         sheets = [sheet for sheet, _ in loaded]
         entries = [entry for _, found in loaded for entry in found]
-        if css:
-            sheets.append(CSS(string=css, font_config=self._font_config))
         fetcher = self._fetcher_class(roots)
+        if css:
+            sheets.append(CSS(string=css, font_config=self._font_config, url_fetcher=fetcher))
         options = {
             "pdf_variant": "pdf/ua-1",
             "stylesheets": sheets,
@@ -397,21 +461,30 @@ class Renderer:
                 ) from None
         entries += [classify(record, candidates=stylesheets) for record in log.records]
         warnings = self._raise_for(entries, f"{what} could not be made", strict=self.strict)
-        warnings = [
-            entry.message
-            for entry in warnings
-            # A CSS warning is about a file, not a leaflet: say it once, with the first
-            # leaflet that met it (every render of that leaflet, as fitting may redo it).
-            if not entry.css or self._css_reported.setdefault(entry.message, what) == what
-        ]
-        return RenderedPdf(
-            data=data,
-            pages=len(document.pages),
-            warnings=warnings,
-            page_sizes=[(page.width, page.height) for page in document.pages],
-            anchors=[dict(page.anchors) for page in document.pages],
-            document=document,
+        return self.once(
+            RenderedPdf(
+                data=data,
+                pages=len(document.pages),
+                warnings=[entry.message for entry in warnings],
+                css_warnings=frozenset(entry.message for entry in warnings if entry.css),
+                page_sizes=[(page.width, page.height) for page in document.pages],
+                anchors=[dict(page.anchors) for page in document.pages],
+                document=document,
+            ),
+            what,
         )
+
+    def once(self, pdf: RenderedPdf, what: str) -> RenderedPdf:
+        """`pdf` without the CSS warnings already said for another leaflet: a CSS warning is
+        about a file, not a leaflet, so it goes with the first leaflet that met it (with
+        every render of that leaflet, as fitting may redo it)."""
+        pdf.warnings = [
+            message
+            for message in pdf.warnings
+            if message not in pdf.css_warnings
+            or self._css_reported.setdefault(message, what) == what
+        ]
+        return pdf
 
     @staticmethod
     def _raise_for(entries: list[LogEntry], heading: str, *, strict: bool) -> list[LogEntry]:
