@@ -1,7 +1,8 @@
 """`handouts check`: everything a clinic should know before it prints.
 
 - every file is valid, every reference key and related leaflet exists;
-- clinic folders are valid (brand file, logo, colour contrast);
+- clinic folders are valid (brand file, logo, colour contrast), and everything a build
+  would find is found: see handouts/clinic_check.py;
 - review dates: a leaflet past its `next_review` date is a warning (an error when strict);
 - clinical sign-off: a leaflet no clinician has approved is a draft, a warning (an error when
   strict); a clinic's approval that names an old version is a warning too;
@@ -23,6 +24,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from .clinic import Clinic, bundled_clinics, load_clinic
+from .clinic_check import check_clinic
 from .content import Library
 from .errors import ContentError, Problem, UserError
 from .locales import fingerprint
@@ -90,7 +92,9 @@ def check(
     *,
     strict: bool = False,
     today: date | None = None,
+    render: bool = True,
 ) -> CheckReport:
+    """Every check; `render=False` skips making a leaflet in each style for each clinic."""
     today = today or date.today()
     report = CheckReport(errors=library.all_problems())
     gated = report.errors if strict else report.warnings  # errors only when strict
@@ -161,6 +165,11 @@ def check(
 
     for clinic in loaded:
         report.errors.extend(approval_problems(library, clinic, gated))
+        # Everything a build would find: defaults, templates, stylesheets, fonts, images,
+        # and one leaflet in every style, made in memory and checked on its laid-out pages.
+        errors, warnings = check_clinic(library, clinic, strict=strict, render=render)
+        report.errors.extend(errors)
+        report.warnings.extend(warnings)
     # A problem in a shared file (references.yaml, a locales file) is found once per leaflet
     # that uses it; report it once.
     report.errors[:] = dict.fromkeys(report.errors)

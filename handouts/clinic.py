@@ -27,10 +27,10 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from .content import not_found
-from .errors import ContentError, Problem, UserError
+from .errors import ContentError, Problem, UserError, unusable_name
 from .models import ClinicFile, Review
 from .paths import clinics_dir
-from .yamlfile import field_name, line_of, load_yaml, validate_tree
+from .yamlfile import field_name, hidden_by_comments, line_of, load_yaml, validate_tree
 
 BRAND_FILE = "clinic.yaml"
 DEFAULT_CLINIC = "neutral"
@@ -119,8 +119,27 @@ def bundled_clinics() -> list[str]:
 
 
 def find_clinic(spec: str | None) -> Path:
-    """A bundled clinic name, or a path to a clinic folder."""
+    """A bundled clinic name, or a path to a clinic folder, whose clinic.yaml is in it
+    (not a link to a file elsewhere)."""
     spec = spec or DEFAULT_CLINIC
+    try:
+        folder = _find_clinic(spec)
+        brand = folder / BRAND_FILE
+        if not brand.resolve().is_relative_to(folder.resolve()):
+            raise UserError(
+                f"{brand} is a link to {brand.resolve()}, outside the clinic folder; a clinic "
+                f"folder must hold its own {BRAND_FILE}. Copy the file into the folder."
+            )
+        return folder
+    except (OSError, ValueError) as exc:  # a name too long, or with a NUL byte in it
+        shown, reason = unusable_name(spec, exc)
+        raise UserError(
+            f"Clinic {shown} is not a clinic name or folder ({reason}). Give a name from "
+            "'handouts list' or the path to your clinic folder."
+        ) from None
+
+
+def _find_clinic(spec: str) -> Path:
     candidate = Path(spec).expanduser()
     looks_like_path = "/" in spec or spec.startswith(".") or candidate.is_dir()
     if looks_like_path:
@@ -151,6 +170,14 @@ def load_clinic(spec: str | None) -> Clinic:
 
     def warning(loc: tuple, message: str) -> None:
         notes.append(Problem(path, line_of(tree, loc), field_name(loc), message))
+
+    for loc, _, value in hidden_by_comments(tree, path.read_text(encoding="utf-8")):
+        warning(
+            loc,
+            f"is empty: YAML reads everything after '#' as a note, so '{value}' was left "
+            f'out. Write the value in quotes, e.g. {loc[-1]}: "{value}" (without the # if it '
+            "is not part of the value)",
+        )
 
     colours = resolve_colours(brand, problem)
     if len(colours) == len(COLOUR_ROLES):
@@ -342,6 +369,27 @@ def _large_logo_note(name: str, length: int, size: tuple[int, int] | None) -> st
     )
 
 
+_CSS_URL = re.compile(r"url\(\s*['\"]?\s*(?!#|data:)([^'\")\s]+)|@import\s+['\"]([^'\"]+)", re.I)
+
+
+def _svg_outside_references(root: ElementTree.Element) -> tuple[str, str] | None:
+    """(element, reference) for the first link in an SVG to anything but itself (`#id`) or
+    an embedded data: URI: an <image>, <use> or <a> with href, or url()/@import in CSS."""
+    for element in root.iter():
+        tag = str(element.tag).rsplit("}", 1)[-1]
+        for key, value in element.attrib.items():
+            value = value.strip()
+            if key.rsplit("}", 1)[-1] == "href" and value and not value.startswith(("#", "data:")):
+                return tag, value
+            found = _CSS_URL.search(value) if key == "style" else None
+            if found:
+                return tag, found[1] or found[2]
+        found = _CSS_URL.search(element.text or "") if tag == "style" else None
+        if found:
+            return tag, found[1] or found[2]
+    return None
+
+
 def _check_image(data: bytes, mime: str, name: str) -> tuple[int, int] | None:
     """Check a logo file; its (width, height) in pixels, or None for an SVG."""
     if mime == "image/svg+xml":
@@ -351,6 +399,14 @@ def _check_image(data: bytes, mime: str, name: str) -> tuple[int, int] | None:
             raise ValueError(f"'{name}' is not a readable SVG file ({exc})") from None
         if not root.tag.endswith("svg"):
             raise ValueError(f"'{name}' is not an SVG image (its top element is {root.tag})")
+        outside = _svg_outside_references(root)
+        if outside:
+            element, target = outside
+            raise ValueError(
+                f"'{name}' uses another file or address ({target!r}, in an <{element}>); "
+                "a logo must be one self-contained file. Save it with the picture embedded, "
+                "or as PNG"
+            )
         return None
     from PIL import Image  # Pillow comes with WeasyPrint
 
@@ -367,7 +423,7 @@ def _check_image(data: bytes, mime: str, name: str) -> tuple[int, int] | None:
         pixels = int(count[1]) if count else MAX_IMAGE_PIXELS * 4
         raise ValueError(_too_many_pixels(name, pixels, None)) from None
     except Exception as exc:  # Pillow raises many kinds of error for a broken file
-        raise ValueError(f"'{name}' cannot be read as an image ({exc})") from None
+        raise ValueError(_unreadable(name, mime, exc)) from None
     expected = {"image/png": "PNG", "image/jpeg": "JPEG"}[mime]
     if kind != expected:
         raise ValueError(f"'{name}' is a {kind} image but its name says {expected}")
@@ -424,8 +480,26 @@ def _fit_logo(data: bytes, mime: str, name: str) -> tuple[bytes, str]:
             else:
                 fitted.save(out, "PNG", compress_level=6, **extra)
     except Exception as exc:  # a file Pillow checked but cannot decode: say so, plainly
-        raise ValueError(f"'{name}' cannot be read as an image ({exc})") from None
+        raise ValueError(_unreadable(name, mime, exc)) from None
     return out.getvalue(), mime
+
+
+def _unreadable(name: str, mime: str, exc: Exception) -> str:
+    """Why an image cannot be used, in words (Pillow's own messages name Python objects,
+    such as '<_io.BytesIO object at 0x...>')."""
+    kind = {"image/png": "PNG", "image/jpeg": "JPEG"}.get(mime, "image")
+    from PIL import UnidentifiedImageError
+
+    if isinstance(exc, UnidentifiedImageError):
+        return (
+            f"'{name}' is not a {kind} image that can be read: it may be damaged, or another "
+            f"kind of file given a .{kind.lower()} name. Save the logo again as {kind}"
+        )
+    detail = re.sub(r"<[^<>]* at 0x[0-9a-f]+>", "the file", str(exc)).strip()
+    return (
+        f"'{name}' cannot be read as a {kind} image ({detail or 'it is damaged'}); save the "
+        "logo again"
+    )
 
 
 def _resizable(image):

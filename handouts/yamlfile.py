@@ -327,6 +327,36 @@ def line_of(tree: Any, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
+_VALUE_LIKE_COMMENT = re.compile(r":[ \t]+#(\S.*?)(?:[ \t]+#.*)?$")
+
+
+def hidden_by_comments(tree: Any, text: str) -> list[tuple[tuple, int, str]]:
+    """Keys left empty because their value starts with `#` (YAML reads it as a note):
+    `phone: #999` or `disclaimer: #Please read`. (loc, line, what was after the #) for
+    each; a note written as `key: # note`, with a space after the #, is not reported."""
+    lines = text.splitlines()
+    found = []
+
+    def walk(node: Any, loc: tuple) -> None:
+        if isinstance(node, CommentedMap):
+            for key, value in node.items():
+                if value is None:
+                    line = node.lc.key(key)[0] + 1
+                    match = (
+                        _VALUE_LIKE_COMMENT.search(lines[line - 1]) if line <= len(lines) else None
+                    )
+                    if match:
+                        found.append(((*loc, key), line, "#" + match[1].strip()))
+                else:
+                    walk(value, (*loc, key))
+        elif isinstance(node, CommentedSeq):
+            for index, value in enumerate(node):
+                walk(value, (*loc, index))
+
+    walk(tree, ())
+    return found
+
+
 def _own_line(node: Any) -> int | None:
     lc = getattr(node, "lc", None)
     return lc.line + 1 if lc is not None and lc.line is not None else None

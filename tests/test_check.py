@@ -29,7 +29,9 @@ HARD = (
 
 
 def check(*args):
-    return runner.invoke(app, ["check", *[str(a) for a in args]])
+    """`handouts check --quick`: the content checks, without making leaflets in memory
+    (tests/test_clinic_check.py covers those)."""
+    return runner.invoke(app, ["check", "--quick", *[str(a) for a in args]])
 
 
 def leaflet(content, treatment=TREATMENT):

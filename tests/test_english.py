@@ -223,7 +223,9 @@ def leaflet(content, treatment=TREATMENT):
 
 
 def check(*args):
-    return runner.invoke(app, ["check", *[str(a) for a in args]])
+    """`handouts check --quick`: the content checks, without making leaflets in memory
+    (tests/test_clinic_check.py covers those)."""
+    return runner.invoke(app, ["check", "--quick", *[str(a) for a in args]])
 
 
 def test_check_reports_a_british_word_left_in_an_american_leaflet(content_copy):
@@ -536,3 +538,18 @@ def test_a_content_folder_without_varieties_prints_its_english_as_written(conten
     )
     assert asked.exit_code == 2
     assert "There is no variety of en (content/locales) called 'en-US'" in asked.stderr
+
+
+@pytest.mark.parametrize(
+    ("typed", "tag", "printed"),
+    [
+        ("2026-2-3", "en-GB", "3 February 2026"),
+        ("2026-02-03", "en-US", "February 3, 2026"),
+        (" 2026-12-1 ", "en-US", "December 1, 2026"),
+        ("Tuesday 3 March at 10:30", "en-GB", "Tuesday 3 March at 10:30"),
+    ],
+)
+def test_a_date_of_treatment_is_written_the_varietys_way(typed, tag, printed):
+    from handouts.templating import _as_date
+
+    assert _as_date(typed, LIBRARY.locale(tag)) == printed
