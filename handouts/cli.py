@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 import signal
 import sys
 import threading
@@ -12,6 +14,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperCommand
 
 from . import __version__
 from .errors import ExitStatus, UserError
@@ -81,20 +84,79 @@ def _stop_signals() -> Iterator[None]:
 
 
 @contextmanager
-def user_errors(interrupted: str = "Interrupted.") -> Iterator[None]:
+def user_errors(
+    interrupted: str = "Interrupted.", as_json: bool = False, built: list | None = None
+) -> Iterator[None]:
     """Show a user's mistake as a short message and exit non-zero; let bugs keep tracebacks.
     Ctrl-C, SIGTERM and SIGHUP end the command with the `interrupted` message and exit
-    code 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM), after cleaning up."""
+    code 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM), after cleaning up.
+
+    With `as_json` the error is also printed on stdout as a JSON object, for the program
+    that asked for JSON: {"error": {"message", "exit_code", "problems"}}, and "built":
+    the reports of the leaflets written before it (`built`), when there is such a list."""
     try:
         with _stop_signals():
             yield
     except UserError as exc:
-        err(f"Error: {exc}")
-        raise typer.Exit(int(exc.exit_status)) from None
+        message = plain(str(exc))
+        err(f"Error: {message}")
+        code = int(exc.exit_status)
+        if as_json:
+            _json_error(message, code, getattr(exc, "problems", None), built)
+        raise typer.Exit(code) from None
     except KeyboardInterrupt as exc:
         err(interrupted)
         signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
+        if as_json:
+            _json_error(interrupted, 128 + int(signum), None, built, interrupted=True)
         raise typer.Exit(128 + int(signum)) from None
+
+
+_REPR = re.compile(r"\s*<[\w.]+ object at 0x[0-9a-fA-F]+>")
+
+
+def plain(message: str) -> str:
+    """A message without Python's descriptions of objects in memory (`<_io.BytesIO object
+    at 0x7f...>`), which mean nothing to the person reading it. (They are best removed
+    where they arise; this is the last safety net.)"""
+    return _REPR.sub("", message)
+
+
+def plain_data(data):
+    """JSON-ready data with `plain` applied to every text in it."""
+    if isinstance(data, str):
+        return plain(data)
+    if isinstance(data, dict):
+        return {key: plain_data(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [plain_data(value) for value in data]
+    return data
+
+
+def _json_error(
+    message: str,
+    code: int,
+    problems: list | None,
+    built: list | None,
+    interrupted: bool = False,
+) -> None:
+    error: dict = {"message": message, "exit_code": code}
+    if interrupted:
+        error["interrupted"] = True
+    if problems:
+        error["problems"] = [
+            {
+                "file": str(p.path),
+                "line": p.line,
+                "field": p.field or None,
+                "message": plain(p.message),
+            }
+            for p in problems
+        ]
+    out: dict = {"error": error}
+    if built is not None:
+        out["built"] = [result.report() for result in built]
+    typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
 
 
 ContentOpt = Annotated[
@@ -107,19 +169,21 @@ ContentOpt = Annotated[
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for other programs.")]
 StyleOpt = Annotated[
-    str | None,
+    list[str] | None,
     typer.Option(
         "--style",
         "-s",
+        metavar="STYLE",
         help="standard, large-print, summary or trifold. Default: the clinic's.",
         show_default=False,
     ),
 ]
 ClinicOpt = Annotated[
-    str | None,
+    list[str] | None,
     typer.Option(
         "--clinic",
         "-c",
+        metavar="CLINIC",
         help="A clinic that comes with handouts (see 'handouts list'), or the "
         "path to your clinic folder. Default: neutral (blank lines for your details).",
         show_default=False,
@@ -132,6 +196,21 @@ def _library(content: Path | None):
     from .paths import content_dir
 
     return Library(content if content is not None else content_dir())
+
+
+class JsonCommand(TyperCommand):
+    """A command with --json: a mistake on the command line itself (an option without its
+    value, an unknown option) is also printed on stdout as a JSON error object."""
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        wants_json = "--json" in args
+        try:
+            return super().parse_args(ctx, args)
+        except Exception as exc:
+            # Click's UsageError (Typer may bring its own copy of Click: matched by name).
+            if wants_json and any(c.__name__ == "UsageError" for c in type(exc).__mro__):
+                _json_error(exc.format_message(), exc.exit_code, None, None)
+            raise
 
 
 def _version(value: bool) -> None:
@@ -149,7 +228,7 @@ def _root(
     pass
 
 
-@app.command("list")
+@app.command("list", cls=JsonCommand)
 def list_command(content: ContentOpt = None, as_json: JsonOpt = False) -> None:
     """Show the treatments, languages, styles and clinics you can build.
 
@@ -169,7 +248,7 @@ def list_command(content: ContentOpt = None, as_json: JsonOpt = False) -> None:
         return str(exc)
 
     broken: list[dict] = []
-    with user_errors():
+    with user_errors(as_json=as_json):
         library = _library(content)
         treatments = []
         for treatment in library.treatments():
@@ -219,7 +298,7 @@ def list_command(content: ContentOpt = None, as_json: JsonOpt = False) -> None:
             "broken": broken,
         }
     if as_json:
-        typer.echo(json.dumps(info, indent=2, ensure_ascii=False))
+        typer.echo(json.dumps(plain_data(info), indent=2, ensure_ascii=False))
     else:
         width = max((len(t["id"]) for t in treatments), default=10)
         typer.echo("Treatments:")
@@ -244,7 +323,7 @@ def list_command(content: ContentOpt = None, as_json: JsonOpt = False) -> None:
     if broken:
         for b in broken:
             what = f"{b['treatment']} ({b['lang']})" if "treatment" in b else b["file"]
-            err(f"Broken: {what}: {b['problem']}")
+            err(plain(f"Broken: {what}: {b['problem']}"))
         count = (
             "1 file has mistakes and cannot be used until it is"
             if len(broken) == 1
@@ -254,12 +333,23 @@ def list_command(content: ContentOpt = None, as_json: JsonOpt = False) -> None:
         raise typer.Exit(int(ExitStatus.ERROR))
 
 
-def personal_option(flag: str, what: str):
-    return typer.Option(flag, help=f"Print {what} in the leaflet (only there).", show_default=False)
+def personal_option(flag: str, what: str, how: str = "", metavar: str = "TEXT"):
+    return typer.Option(
+        flag,
+        metavar=metavar,
+        help=f"Print {what} in the leaflet (only there){how}.",
+        show_default=False,
+    )
+
+
+# Words a plain-language message can start with, so it reads on from the option's name:
+# "--patient-name is too long"; any other message follows a colon: "--date: 30 February ...".
+_READS_ON = {"is", "are", "should", "must", "has", "contains", "needs"}
 
 
 def _personal(patient_name, treatment_date, clinician, next_appointment):
-    """Check the personal details; errors name the option but never echo the value."""
+    """Check the personal details; errors name the option but never echo the value
+    (a date that does not exist is named, in words, so that it can be put right)."""
     from pydantic import ValidationError
 
     from .models import PersonalDetails
@@ -279,11 +369,28 @@ def _personal(patient_name, treatment_date, clinician, next_appointment):
             next_appointment=next_appointment,
         )
     except ValidationError as exc:
-        lines = [
-            f"{flags[e['loc'][0]]} {friendly_message(e, PersonalDetails, e['loc'])}"
-            for e in exc.errors(include_url=False)
-        ]
+        lines = []
+        for e in exc.errors(include_url=False):
+            message = friendly_message(e, PersonalDetails, e["loc"])
+            joint = " " if message.split(" ", 1)[0] in _READS_ON else ": "
+            lines.append(f"{flags[e['loc'][0]]}{joint}{message}")
         raise UserError("; ".join(lines)) from None
+
+
+def _once(values: list[str] | None, flag: str) -> str | None:
+    """The one value of an option that may be given once; a repeat is refused, not
+    silently replaced by the last (the values are not shown: they may be personal)."""
+    chosen = list(dict.fromkeys(values or []))
+    if len(chosen) > 1:
+        raise UserError(
+            f"{flag} was given {len(values)} times with different values; give it once."
+        )
+    return chosen[0] if chosen else None
+
+
+def _each(values: list[str] | None) -> list[str | None]:
+    """Every value given for a repeatable option, once each; [None] (the default) if none."""
+    return list(dict.fromkeys(values)) if values else [None]
 
 
 def _millimetres(value: str | None) -> float | None:
@@ -296,97 +403,176 @@ def _millimetres(value: str | None) -> float | None:
         raise UserError(f"--bleed takes a size in millimetres, like 3mm (not '{value}').") from None
 
 
-@app.command("build")
+@app.command("build", cls=JsonCommand)
 def build_command(
     treatments: Annotated[
         list[str] | None,
         typer.Argument(
-            help="One or more treatment ids, as shown by 'handouts list'.", show_default=False
+            metavar="TREATMENT",
+            help="One or more treatment ids, as shown by 'handouts list'.",
+            show_default=False,
         ),
     ] = None,
     all_: Annotated[bool, typer.Option("--all", help="Build every treatment.")] = False,
     lang: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
             "--lang",
             "-l",
+            metavar="LANG",
             help="Language: en (your clinic's English), or a variety: en-GB (British) or "
-            "en-US (American). Default: the clinic's.",
+            "en-US (American). Repeat to build each: -l en-GB -l en-US. "
+            "Default: the clinic's.",
             show_default=False,
         ),
     ] = None,
-    style: StyleOpt = None,
-    clinic: ClinicOpt = None,
-    paper: Annotated[
-        str | None,
-        typer.Option("--paper", help="a4 or letter. Default: the clinic's.", show_default=False),
-    ] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the PDFs into.")] = Path(
-        "output"
-    ),
-    bleed: Annotated[
-        str | None,
+    style: Annotated[
+        list[str] | None,
         typer.Option(
-            "--bleed", help="For a print shop: extra printed edge, e.g. 3mm.", show_default=False
+            "--style",
+            "-s",
+            metavar="STYLE",
+            help="standard, large-print, summary or trifold. Repeat to build each: "
+            "-s summary -s trifold. Default: the clinic's.",
+            show_default=False,
+        ),
+    ] = None,
+    clinic: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--clinic",
+            "-c",
+            metavar="CLINIC",
+            help="A clinic that comes with handouts (see 'handouts list'), or the "
+            "path to your clinic folder; repeat to build for each. "
+            "Default: neutral (blank lines for your details).",
+            show_default=False,
+        ),
+    ] = None,
+    paper: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--paper",
+            metavar="PAPER",
+            help="a4 or letter; repeat to build both. Default: the clinic's.",
+            show_default=False,
+        ),
+    ] = None,
+    out: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="FOLDER",
+            help="Folder to write the PDFs into. Default: output.",
+            show_default=False,
+        ),
+    ] = None,
+    bleed: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--bleed",
+            metavar="SIZE",
+            help="For a print shop: extra printed edge, e.g. 3mm.",
+            show_default=False,
         ),
     ] = None,
     crop_marks: Annotated[
         bool, typer.Option("--crop-marks", help="For a print shop: marks showing where to cut.")
     ] = False,
     patient_name: Annotated[
-        str | None, personal_option("--patient-name", "the patient's name")
+        list[str] | None, personal_option("--patient-name", "the patient's name")
     ] = None,
     treatment_date: Annotated[
-        str | None, personal_option("--date", "the date of treatment")
+        list[str] | None,
+        personal_option(
+            "--date",
+            "the date of treatment",
+            ", best written YYYY-MM-DD, e.g. 2026-11-20: the leaflet then writes it the "
+            "way its language writes dates",
+            metavar="DATE",
+        ),
     ] = None,
-    clinician: Annotated[str | None, personal_option("--clinician", "the clinician's name")] = None,
+    clinician: Annotated[
+        list[str] | None, personal_option("--clinician", "the clinician's name")
+    ] = None,
     next_appointment: Annotated[
-        str | None, personal_option("--next-appointment", "the next appointment")
+        list[str] | None, personal_option("--next-appointment", "the next appointment")
     ] = None,
     content: ContentOpt = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Stop, with nothing written, on any warning about the clinic folder or its "
+            "CSS (a rule that would be ignored, a logo far too large).",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Make PDF leaflets. Files go to OUT/<clinic>/<lang>/<treatment>-<style>-<paper>.pdf.
+
+    --style, --paper, --lang and --clinic may be repeated: every treatment is made in
+    each style, paper size, language and clinic asked for.
 
     The --patient-name, --date, --clinician and --next-appointment details are printed
     in the leaflet's "Prepared for you" box and nowhere else: not in file names, not in
     what this command prints. Without them, the box has lines to write on.
     """
-    from .build import Selection, plan, run
+    from .build import Selection, plan_each, run
 
-    with user_errors(interrupted=BUILD_INTERRUPTED):
+    results: list = []
+    with user_errors(interrupted=BUILD_INTERRUPTED, as_json=as_json, built=results):
         library = _library(content)
         if all_ and treatments:
             raise UserError("Give treatment names or --all, not both.")
         chosen = library.treatments() if all_ else (treatments or [])
-        personal = _personal(patient_name, treatment_date, clinician, next_appointment)
-        selection = Selection(
-            chosen,
-            lang=lang,
-            style=style,
-            paper=paper,
-            clinic=clinic,
-            out_dir=out,
-            bleed_mm=_millimetres(bleed),
-            crop_marks=crop_marks,
-            personal=personal,
+        personal = _personal(
+            _once(patient_name, "--patient-name"),
+            _once(treatment_date, "--date"),
+            _once(clinician, "--clinician"),
+            _once(next_appointment, "--next-appointment"),
         )
-        jobs = plan(library, selection)
+        out_dir = Path(_once([str(p) for p in out or []], "--out") or "output")
+        bleed_mm = _millimetres(_once(bleed, "--bleed"))
+        selections = [
+            Selection(
+                chosen,
+                lang=each_lang,
+                style=each_style,
+                paper=each_paper,
+                clinic=each_clinic,
+                out_dir=out_dir,
+                bleed_mm=bleed_mm,
+                crop_marks=crop_marks,
+                personal=personal,
+            )
+            for each_clinic, each_lang, each_style, each_paper in itertools.product(
+                _each(clinic), _each(lang), _each(style), _each(paper)
+            )
+        ]
+        jobs = plan_each(library, selections)
+        if not strict:  # with --strict, run() stops on them
+            clinics = {job.clinic.folder: job.clinic for job in jobs}.values()
+            for warning in (w for each in clinics for w in each.warnings):
+                err(plain(f"Warning: {warning}"))
 
         def progress(index: int, total: int, result) -> None:
+            results.append(result)
             if not as_json:
-                typer.echo(f"{result.job.path}  ({result.pages} pages)")
+                pages = "1 page" if result.pages == 1 else f"{result.pages} pages"
+                typer.echo(f"{result.job.path}  ({pages})")
             for warning in result.warnings:
-                err(f"Warning: {result.job.treatment}: {warning}")
+                err(plain(f"Warning: {result.job.treatment}: {warning}"))
             if total > 1 and sys.stderr.isatty():
                 err(f"[{index}/{total}] done")
 
-        results = run(library, jobs, on_progress=progress)
+        run(library, jobs, on_progress=progress, strict=strict)
     if as_json:
         typer.echo(json.dumps([r.report() for r in results], indent=2, ensure_ascii=False))
 
 
-@app.command("check")
+@app.command("check", cls=JsonCommand)
 def check_command(
     content: ContentOpt = None,
     clinic: Annotated[
@@ -394,6 +580,7 @@ def check_command(
         typer.Option(
             "--clinic",
             "-c",
+            metavar="CLINIC",
             help="Also check this clinic (a bundled name or a folder); repeat for more. "
             "Default: the clinics that come with handouts.",
             show_default=False,
@@ -403,19 +590,33 @@ def check_command(
         bool,
         typer.Option(
             "--strict",
-            help="Treat drafts no clinician has approved, overdue reviews and hard-to-read "
-            "leaflets as errors, not warnings.",
+            help="Treat drafts no clinician has approved, overdue reviews, hard-to-read "
+            "leaflets and every clinic warning (CSS that would be ignored, a misspelt block, "
+            "the placeholder logo, no phone number) as errors, not warnings.",
+        ),
+    ] = False,
+    quick: Annotated[
+        bool,
+        typer.Option(
+            "--quick",
+            help="Skip making one leaflet in every style for each clinic (in memory); "
+            "faster while you edit content, but templates and CSS are then only read.",
         ),
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Check all leaflets (and clinics) before printing. Exit code 0 means no errors."""
+    """Check all leaflets (and clinics) before printing. Exit code 0 means no errors.
+
+    For each clinic, one leaflet is made in every style, in memory, with the clinic's
+    templates, stylesheets, fonts and logo, and checked as a build checks it: a clinic
+    that passes 'handouts check' builds.
+    """
     from .check import MAX_AVERAGE_GRADE, MAX_GRADE, check
 
-    with user_errors():
-        report = check(_library(content), clinic or (), strict=strict)
+    with user_errors(as_json=as_json):
+        report = check(_library(content), clinic or (), strict=strict, render=not quick)
     if as_json:
-        typer.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+        typer.echo(json.dumps(plain_data(report.to_json()), indent=2, ensure_ascii=False))
     else:
         if report.readability:
             width = max(len(r.treatment) for r in report.readability)
@@ -431,9 +632,9 @@ def check_command(
                 f"{MAX_GRADE}, average {MAX_AVERAGE_GRADE}; Flesch-Kincaid)"
             )
         for problem in report.warnings:
-            err(f"Warning: {problem}")
+            err(plain(f"Warning: {problem}"))
         for problem in report.errors:
-            err(f"Error: {problem}")
+            err(plain(f"Error: {problem}"))
         clinics = ", ".join(report.checked_clinics) or "none"
         summary = (
             f"Checked {report.checked_leaflets} leaflets and clinics: {clinics}. "
@@ -515,7 +716,8 @@ def templates_explain_command(
     style: StyleOpt = None,
     content: ContentOpt = None,
 ) -> None:
-    """Show which template files a leaflet uses, and every place looked in for each."""
+    """Show which template files a leaflet uses, and every place looked in for each.
+    One style and one clinic at a time."""
     from .build import available_styles
     from .clinic import load_clinic
     from .content import not_found
@@ -525,8 +727,8 @@ def templates_explain_command(
         library = _library(content)
         if treatment not in library.treatments():
             raise not_found("treatment", treatment, library.treatments())
-        loaded = load_clinic(clinic)
-        style = style or loaded.brand.defaults.style
+        loaded = load_clinic(_once(clinic, "--clinic"))
+        style = _once(style, "--style") or loaded.brand.defaults.style
         if style not in available_styles():
             raise not_found("style", style, available_styles())
         steps = explain(loaded, treatment, style)

@@ -57,21 +57,58 @@ def not_found(what: str, name: str, choices: Iterable[str], hint: str = "") -> N
     return NotFoundError(msg)
 
 
+def _shown(path: Path, most: int = 200) -> str:
+    """A path as printed in a message: a very long one is cut short."""
+    text = str(path)
+    return text if len(text) <= most else f"{text[: most - 1]}…"
+
+
 class Library:
     """One content folder. Files are read only when needed, and each only once."""
 
     def __init__(self, root: Path):
-        self.root = root.resolve()
-        if not (self.root / "treatments").is_dir():
+        try:
+            self.root = root.resolve()
+            is_content = (self.root / "treatments").is_dir()
+        except (OSError, ValueError) as exc:  # a name too long, a NUL byte, a link loop
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise UserError(
-                f"{root} is not a content folder: it has no 'treatments' folder inside. "
-                "Point --content at a folder laid out like the bundled 'content' folder."
+                f"{_shown(root)} cannot be used as a content folder ({reason}). Point "
+                "--content at a folder laid out like the bundled 'content' folder."
+            ) from None
+        if not is_content:
+            raise UserError(
+                f"{_shown(root)} is not a content folder: it has no 'treatments' folder "
+                "inside. Point --content at a folder laid out like the bundled 'content' "
+                "folder."
             )
         self._handouts: dict[tuple[str, str], HandoutBase] = {}
         self._labels: dict[str, Labels] = {}
         self._trees: dict[Path, Any] = {}
         self._locales: dict[str, Locale] = {}
         self._localised: dict[tuple[str, str], HandoutBase] = {}
+
+    def _own(self, path: Path) -> Path:
+        """`path`, once sure that it is inside the content folder with links followed: a
+        link to a file elsewhere is refused, so a content folder cannot make handouts read
+        (and print) a file outside it."""
+        try:
+            real = path.resolve()
+        except (OSError, RuntimeError):
+            return path  # reading it says what is wrong
+        if not real.is_relative_to(self.root):
+            raise ContentError(
+                [
+                    Problem(
+                        path,
+                        None,
+                        "",
+                        f"is a link to {real}, outside the content folder {self.root}; copy "
+                        "the file into the content folder instead",
+                    )
+                ]
+            )
+        return path
 
     # ---------------------------------------------------------------- what exists
 
@@ -107,7 +144,7 @@ class Library:
                         f"variety of {language} (content/locales)", tag, known or self.locale_tags()
                     )
                 path = self.root / "locales" / f"{tag}.yaml"
-                spec = load_model(path, LocaleFile)
+                spec = load_model(self._own(path), LocaleFile)
                 if spec.language != language:
                     raise ContentError(
                         [Problem(path, None, "language", f"should be '{language}', as in the name")]
@@ -192,7 +229,7 @@ class Library:
 
     @cached_property
     def bibliography(self) -> Bibliography:
-        return load_model(self.root / "references.yaml", Bibliography)
+        return load_model(self._own(self.root / "references.yaml"), Bibliography)
 
     @cached_property
     def reference_keys(self) -> frozenset[str] | None:
@@ -206,7 +243,7 @@ class Library:
         except ContentError:
             pass
         try:
-            tree = load_yaml(self.root / "references.yaml")
+            tree = load_yaml(self._own(self.root / "references.yaml"))
         except ContentError:
             return None
         refs = tree.get("references") if isinstance(tree, dict) else None
@@ -218,7 +255,7 @@ class Library:
                 raise not_found(
                     "set of labels (content/ui) for language", lang, self.ui_languages()
                 )
-            self._labels[lang] = load_model(self.root / "ui" / f"{lang}.yaml", Labels)
+            self._labels[lang] = load_model(self._own(self.root / "ui" / f"{lang}.yaml"), Labels)
         return self._labels[lang]
 
     def handout(self, treatment: str, lang: str) -> HandoutBase:
@@ -234,7 +271,7 @@ class Library:
         return line_of(self._trees.get(self.handout_path(treatment, lang)), loc)
 
     def _load_handout(self, path: Path, lang: str) -> HandoutBase:
-        tree = self._trees[path] = load_yaml(path)
+        tree = self._trees[path] = load_yaml(self._own(path))
         kind = tree.get("kind", "treatment") if isinstance(tree, dict) else "treatment"
         model = HANDOUT_KINDS.get(kind)
         if model is None:

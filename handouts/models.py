@@ -7,6 +7,7 @@ line number rather than text that silently goes missing from a leaflet.
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 from string import Formatter
 from typing import Annotated, Any, Literal
@@ -25,20 +26,51 @@ TREATMENT_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 LANG_TAG = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 RefKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
 # A regional variety of a language: en-GB, en-US (language, hyphen, country code).
 LOCALE_TAG = re.compile(r"^[a-z]{2,3}-[A-Z]{2}$")
 LocaleTag = Annotated[str, StringConstraints(pattern=LOCALE_TAG.pattern)]
 
 
+# The bidi controls (embeddings, overrides, isolates): invisible, and they reorder the
+# letters around them, so "abc\u202edef" prints as "abcfed" ("Trojan Source"). Text in a
+# right-to-left language needs none of them; the leaflet sets the direction.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def _no_control_chars(value: str) -> str:
-    if any(ord(ch) < 32 and ch not in "\n\t" for ch in value):
-        raise ValueError("contains an invisible control character; retype this line")
+    """Refuse characters that would print as nothing, as an empty box, or change what the
+    text around them shows: control characters (C0, DEL and C1; a line break or tab is
+    allowed where the field may have lines), line and paragraph separators (U+2028,
+    U+2029), lone surrogates and the bidi controls."""
+    for ch in value:
+        if ch in "\n\t":
+            continue
+        kind = unicodedata.category(ch)
+        if kind in ("Cc", "Cs"):
+            raise ValueError(
+                f"contains an invisible control character (U+{ord(ch):04X}); retype this line"
+            )
+        if kind in ("Zl", "Zp"):
+            raise ValueError(
+                f"contains a line or paragraph separator (U+{ord(ch):04X}), which prints as "
+                "an empty box; use a space instead"
+            )
+        if ch in BIDI_CONTROLS:
+            raise ValueError(
+                f"contains an invisible character (U+{ord(ch):04X}) that changes the order "
+                "the letters around it are printed in, so the leaflet would not show what was "
+                "typed; retype this line"
+            )
     return value
 
 
-CleanText = Annotated[Text, AfterValidator(_no_control_chars)]
+# Text that is printed (or compared with printed text): never empty once trimmed, and
+# without the characters _no_control_chars refuses.
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_no_control_chars)
+]
+CleanText = Text  # the name most fields use
 
 
 class Strict(BaseModel):
@@ -428,11 +460,25 @@ class ClinicMeta(Strict):
     department: CleanText | None = None
 
 
+# The longest website handouts prints as a QR code (as contact.qr_url). A QR code holds at
+# most about 2,300 letters; a longer address stopped the build with a traceback.
+MAX_WEBSITE = 300
+
+
+def _fits_a_qr_code(value: str) -> str:
+    if len(value) > MAX_WEBSITE:
+        raise ValueError(
+            f"is too long ({len(value):,} characters; at most {MAX_WEBSITE}): it is printed "
+            "as a QR code, which holds a short address. Give the address of the page itself"
+        )
+    return value
+
+
 class Contact(Strict):
     phone: CleanText | None = None
     after_hours: CleanText | None = None
     email: CleanText | None = None
-    website: CleanText | None = None
+    website: Annotated[CleanText, AfterValidator(_fits_a_qr_code)] | None = None
     address: list[CleanText] = []
     emergency_number: Annotated[str, StringConstraints(pattern=r"^[0-9]{2,4}$")] | None = None
     # Printed as a QR code with the address beneath it; {treatment} and {lang} are filled in.
@@ -441,6 +487,7 @@ class Contact(Strict):
         Annotated[
             str,
             StringConstraints(pattern=r"^https?://\S+$", max_length=300),
+            AfterValidator(_no_control_chars),  # printed beneath the QR code
             _needs(optional=("treatment", "lang")),
         ]
         | None
@@ -516,6 +563,68 @@ class PersonalDetails(Strict):
         if value is not None and any(ch in value for ch in "\n\t\r"):
             raise ValueError("must be one line of text")
         return value
+
+    @field_validator("treatment_date", "next_appointment")
+    @classmethod
+    def _dates_exist(cls, value: str | None) -> str | None:
+        """A date in the date of treatment or the next appointment must exist: 2026-02-30
+        is refused, and so is 30/02/2026 (or 02/30/2026), which no reading makes a date.
+        Other text is kept as given ("Tuesday 3 March at 10:30"); a date written
+        YYYY-MM-DD is printed the way the leaflet's language writes dates."""
+        for match in re.finditer(r"(?<![\d-])(\d{4})-(\d{1,2})-(\d{1,2})(?![\d-])", value or ""):
+            cls._existing(match[0], *(int(part) for part in match.groups()))
+        for match in re.finditer(
+            r"(?<![\d./-])(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})(?![\d./-])", value or ""
+        ):
+            first, second, year = int(match[1]), int(match[3]), int(match[4])
+            year += 2000 if len(match[4]) == 2 else 0
+            readings = [(year, second, first), (year, first, second)]  # day first, month first
+            if any(cls._exists(*reading) for reading in readings):
+                continue
+            if first > 12 and second > 12:
+                raise ValueError(
+                    f"{match[0]} does not exist: "
+                    + (f"neither {first} nor {second}" if first != second else f"{first}")
+                    + " is a month; "
+                    "give the date as YYYY-MM-DD (year, month, day), e.g. 2026-11-20"
+                )
+            cls._existing(match[0], *readings[0 if first > 12 else 1])
+        return value
+
+    @staticmethod
+    def _exists(year: int, month: int, day: int) -> bool:
+        try:
+            date(year, month, day)
+        except ValueError:
+            return False
+        return True
+
+    @staticmethod
+    def _existing(text: str, year: int, month: int, day: int) -> date:
+        """The date, or a ValueError saying in words why it does not exist."""
+        import calendar
+
+        form = "give the date as YYYY-MM-DD (year, month, day), e.g."
+        if not 1 <= year <= 9999:
+            raise ValueError(f"{text} does not exist: there is no year {year}; {form} 2026-11-20")
+        if not 1 <= month <= 12:
+            swapped = f"{year:04}-{day:02}-{month:02}" if 1 <= day <= 12 else f"{year:04}-12-01"
+            raise ValueError(f"{text} does not exist: there is no month {month}; {form} {swapped}")
+        if day == 0:
+            raise ValueError(
+                f"{text} does not exist: there is no day 0; {form} {year:04}-{month:02}-01"
+            )
+        days = calendar.monthrange(year, month)[1]
+        if day > days:
+            name = (
+                *("January", "February", "March", "April", "May", "June", "July", "August"),
+                *("September", "October", "November", "December"),
+            )[month - 1]  # not calendar.month_name: that follows the computer's language
+            raise ValueError(
+                f"{day} {name} {year} does not exist ({name} {year} has {days} days); "
+                f"{form} {year:04}-{month:02}-{days:02}"
+            )
+        return date(year, month, day)
 
 
 class ClinicDefaults(Strict):

@@ -10,6 +10,10 @@ a patient ever goes into a name.
   that was killed outright are removed by the next build that writes to that folder,
   when no other build is writing there (builds hold a shared lock on each folder they
   write to; the clean-up needs it exclusively).
+- A folder or file that cannot be written (a read-only disk or share, no permission, a
+  full disk, a file size limit) stops the build with a message in plain words: which
+  file or folder, why, and what to do (`cannot_write`). Leaflets written before it are
+  complete, and the clinic's record is put back as it was.
 - Each clinic's output folder (`<out>/<clinic>/`) holds a small record,
   `.handouts-clinic.json`, naming the clinic folder its leaflets belong to and the
   SHA-256 of each leaflet handouts wrote there. Another clinic whose folder has the
@@ -22,6 +26,7 @@ a patient ever goes into a name.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -34,7 +39,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import UserError
+from .errors import UserError, unusable_name
 from .paths import clinics_dir
 
 try:
@@ -112,8 +117,21 @@ def made_by_handouts(path: Path) -> bool:
     return False
 
 
+def _usable_name(path: Path, option: str) -> None:
+    """Refuse a path the computer cannot use as a name at all (too long, a NUL in it)."""
+    try:
+        path.exists()
+    except (OSError, ValueError) as exc:
+        shown, reason = unusable_name(path, exc)
+        raise UserError(
+            f"{option}: {shown} cannot be used as a file or folder name ({reason}). "
+            "Choose a shorter, plain name."
+        ) from None
+
+
 def check_writable(path: Path) -> None:
     """Refuse to replace a file that handouts did not make."""
+    _usable_name(path, "--out")
     if path.is_dir():
         raise UserError(f"{path} is a folder; cannot write a leaflet there.")
     if path.exists() and not made_by_handouts(path):
@@ -123,14 +141,17 @@ def check_writable(path: Path) -> None:
         )
 
 
-def write_text_safely(path: Path, text: str, marker: str) -> None:
+def write_text_safely(path: Path, text: str, marker: str, option: str = "--output") -> None:
     """Write a generated text file; replace an existing file only if it carries `marker`."""
+    _usable_name(path, option)
+    if path.is_dir():
+        raise UserError(f"{option}: {path} is a folder; give the name of a file to write.")
     if path.exists() and marker not in path.read_text(encoding="utf-8", errors="replace"):
         raise UserError(
             f"{path} already exists and was not made by handouts, so it was left alone. "
             "Choose another file name."
         )
-    _replace(path, text.encode("utf-8"))
+    _replace(path, text.encode("utf-8"), elsewhere="choose another file to write to")
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -139,12 +160,80 @@ def write_atomic(path: Path, data: bytes) -> None:
     _replace(path, data)
 
 
-def _replace(path: Path, data: bytes) -> None:
+# What to do when an output folder cannot be written: said in every such message.
+_ELSEWHERE = "choose another output folder with --out"
+
+
+def _nearest_existing(folder: Path) -> Path:
+    for candidate in (folder, *folder.parents):
+        if candidate.is_dir():
+            return candidate
+    return folder
+
+
+def cannot_write(
+    target: Path,
+    exc: OSError,
+    is_folder: bool = False,
+    elsewhere: str = _ELSEWHERE,
+    what: str | None = None,
+) -> UserError:
+    """A plain message for a file (or a folder being created) that could not be written:
+    which one, why in everyday words, and what to do. Never the exception itself."""
+    where = _nearest_existing(target if is_folder else target.parent)
+    what = what or (f"the folder {target}" if is_folder else str(target))
+    code = exc.errno
+    if code == errno.EROFS:
+        why = f"{where} is on a disk or share that can only be read, not written"
+        todo = f"{elsewhere[0].upper()}{elsewhere[1:]}, or have {where} made writable."
+    elif code in (errno.EACCES, errno.EPERM):
+        why = f"you do not have permission to write in {where}"
+        todo = (
+            f"{elsewhere[0].upper()}{elsewhere[1:]}, or ask whoever looks after {where} "
+            "to let you write there."
+        )
+    elif code == errno.ENOSPC:
+        why = f"the disk is full (no space left on the disk that holds {where})"
+        todo = f"Free some space on that disk, or {elsewhere}, then try again."
+    elif code == getattr(errno, "EDQUOT", None):
+        why = f"your share of the disk that holds {where} is used up (disk quota exceeded)"
+        todo = f"Free some of your space on that disk, or {elsewhere}, then try again."
+    elif code == errno.EFBIG:
+        why = (
+            "it is larger than the largest file this computer lets handouts write "
+            "(a file size limit is set)"
+        )
+        todo = "Ask whoever looks after this computer to raise or remove the limit."
+    elif code in (errno.EEXIST, errno.ENOTDIR) and is_folder:
+        why = f"there is a file, not a folder, at {target} or on the way to it"
+        todo = f"Move that file away, or {elsewhere}."
+    elif code == errno.ENAMETOOLONG:
+        why = "its name, with the folders it is in, is longer than this disk allows"
+        todo = f"{elsewhere[0].upper()}{elsewhere[1:]} with a shorter path."
+    else:
+        reason = (exc.strerror or "the system refused").rstrip(".")
+        why = f"{reason[0].lower()}{reason[1:]} (while writing in {where})"
+        todo = (
+            f"Check that {where} is a folder you can write to and that its disk is "
+            f"working, or {elsewhere}."
+        )
+    verb = "create" if is_folder else "write"
+    left = "" if is_folder else " Nothing half-written was left behind."
+    return UserError(f"Cannot {verb} {what}: {why}. {todo}{left}")
+
+
+def _replace(path: Path, data: bytes, elsewhere: str = _ELSEWHERE, what: str | None = None) -> None:
+    """Write `data` to `path` atomically: to a temporary file in the same folder, synced,
+    then renamed over `path`. On any failure the temporary file is removed and `path` is
+    as it was; an OSError becomes a plain message naming `what` (default: `path`)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise cannot_write(path.parent, exc, True, elsewhere) from None
+    try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     except OSError as exc:
-        raise UserError(f"Cannot write to {path.parent}: {exc.strerror}.") from None
+        raise cannot_write(path, exc, False, elsewhere, what) from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -157,7 +246,7 @@ def _replace(path: Path, data: bytes) -> None:
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(exc, OSError):
-            raise UserError(f"Cannot write {path}: {exc.strerror}.") from None
+            raise cannot_write(path, exc, False, elsewhere, what) from None
         raise
 
 
@@ -239,13 +328,18 @@ def _read_record(path: Path, quiet: bool = False) -> dict | None:
     return {"owner": owner, "leaflets": dict(leaflets)}
 
 
-def _write_record(path: Path, owner: Owner, leaflets: dict[str, str]) -> None:
+def _write_record(
+    path: Path, owner: Owner, leaflets: dict[str, str], what: str | None = None
+) -> None:
+    """Write the record; a failure is reported as failing to write `what` (the leaflet
+    being written, which is what the person running handouts asked for)."""
     data = {
         "about": _RECORD_ABOUT,
         "clinic": owner.to_json(),
         "leaflets": dict(sorted(leaflets.items())),
     }
-    _replace(path, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    _replace(path, text.encode("utf-8"), what=what)
 
 
 def _same_clinic(recorded: Owner, owner: Owner) -> bool:
@@ -366,6 +460,26 @@ def _forget_missing(lang_folder: Path) -> None:
 # --------------------------------------------------------------------------- writing
 
 
+def _restore_record(folder: Path, record: dict | None, path: Path, digest: str) -> None:
+    """After a leaflet could not be written (disk full, file too large, interrupted), put
+    the record back as it was, so that it names only leaflets that are there: otherwise
+    the earlier leaflet at that name, when its template leaves out the generator meta,
+    would no longer be recognised as handouts' own and the next build would refuse to
+    replace it. Best effort: the build is failing already, with its own message."""
+    try:
+        if _sha256(path.read_bytes()) == digest:
+            return  # the new leaflet did get into place (interrupted just after)
+    except OSError:
+        pass
+    try:
+        if record is None:
+            (folder / RECORD).unlink(missing_ok=True)
+        else:
+            _write_record(folder / RECORD, record["owner"], record["leaflets"])
+    except (OSError, UserError):
+        pass
+
+
 class OutputFolders:
     """The output folders of one build. `claim` every leaflet's path before rendering
     anything (it refuses a folder that belongs to another clinic, or one inside the
@@ -398,6 +512,14 @@ class OutputFolders:
                 f"the clinic folder {owner.folder}. Run handouts from outside the clinic "
                 f"folder, or choose another output folder, for example --out {parent}"
             )
+        for above in (path.parent, *path.parent.parents):
+            if above.exists() and not above.is_dir():
+                raise UserError(
+                    f"{above} is a file, not a folder, so no leaflet can be written in it. "
+                    "Choose another output folder with --out, or move that file away."
+                )
+            if above.is_dir():
+                break
         earlier = self._owners.get(where)
         if earlier is not None and earlier.key != owner.key:
             raise _refuse_other_clinic(folder, earlier, owner)
@@ -421,17 +543,23 @@ class OutputFolders:
             record = _read_record(folder / RECORD)
             if record and not _same_clinic(record["owner"], owner):
                 raise _refuse_other_clinic(folder, record["owner"], owner)
-            leaflets = record["leaflets"] if record else {}
+            leaflets = dict(record["leaflets"]) if record else {}
             key = _record_key(path)
             digest = _sha256(data)
-            if leaflets.get(key) != digest or not record or record["owner"] != owner:
+            changed = leaflets.get(key) != digest or not record or record["owner"] != owner
+            if changed:
                 leaflets[key] = digest
-                _write_record(folder / RECORD, owner, leaflets)
+                _write_record(folder / RECORD, owner, leaflets, what=str(path))
             # Recorded first: if the build is killed now, the record names a file that
             # was never finished, which is harmless; the other way round would leave a
             # leaflet handouts could not recognise as its own. Both under the lock, so
             # two builds writing the same leaflet at once leave the record matching it.
-            _replace(path, data)
+            try:
+                _replace(path, data)
+            except BaseException:
+                if changed:
+                    _restore_record(folder, record, path, digest)
+                raise
 
     def _open(self, folder: Path, leftovers: re.Pattern[str]) -> None:
         """First write into `folder` in this build: create it, remove leftovers of earlier
@@ -441,7 +569,7 @@ class OutputFolders:
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise UserError(f"Cannot write to {folder}: {exc.strerror}.") from None
+            raise cannot_write(folder, exc, is_folder=True) from None
         is_language_folder = leftovers is _PDF_PART
         _clean(folder, leftovers, forget_missing=is_language_folder)
         if is_language_folder:

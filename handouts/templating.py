@@ -11,9 +11,11 @@ built-in template even when the clinic overrides it, so `{{ super() }}` works.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import operator
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -29,9 +31,12 @@ from jinja2 import (
     TemplateError,
     TemplateNotFound,
     TemplateSyntaxError,
+    Undefined,
     UndefinedError,
 )
+from jinja2.loaders import split_template_path
 from jinja2.sandbox import MAX_RANGE, ImmutableSandboxedEnvironment, SecurityError
+from jinja2.utils import internalcode
 from markupsafe import Markup, escape
 from pydantic import BaseModel
 
@@ -47,17 +52,34 @@ PAGE_SIZES = {"a4": "A4", "letter": "letter"}
 
 
 class ConfinedLoader(FileSystemLoader):
-    """A FileSystemLoader that refuses files whose real location (after following links)
-    is outside its folders, so a linked file cannot smuggle in outside content."""
+    """A FileSystemLoader that refuses, before reading it, a template whose real location
+    (after following links) is outside `confine` (the clinic folder, or the built-in
+    templates), so a linked file or folder cannot smuggle in outside content."""
+
+    def __init__(self, searchpath: Sequence[Path], confine: Sequence[Path]) -> None:
+        super().__init__([str(p) for p in searchpath])
+        self.confine = [Path(root).resolve() for root in confine]
 
     def get_source(self, environment, template):
-        source, filename, uptodate = super().get_source(environment, template)
-        real = Path(filename).resolve()
-        if not any(real.is_relative_to(Path(root).resolve()) for root in self.searchpath):
-            raise SecurityError(
-                f"template '{template}' is a link to {real}, outside the template folders"
-            )
-        return source, filename, uptodate
+        pieces = split_template_path(template)
+        for folder in self.searchpath:
+            path = Path(folder, *pieces)
+            if path.is_file():
+                confined(path, self.confine, f"template '{template}'")
+                break
+        return super().get_source(environment, template)
+
+
+def confined(path: Path, roots: Sequence[Path], what: str) -> Path:
+    """`path`, if its real location (after following links) is inside one of `roots`;
+    else a SecurityError, raised before the file is read."""
+    real = path.resolve()
+    if not any(real.is_relative_to(Path(root).resolve()) for root in roots):
+        raise SecurityError(
+            f"{what} ({path}) is a link to {real}, outside the clinic folder and the built-in "
+            "templates; copy the file into the clinic folder instead"
+        )
+    return real
 
 
 def search_path(clinic: Clinic) -> list[Path]:
@@ -68,6 +90,10 @@ def search_path(clinic: Clinic) -> list[Path]:
 
 # The longest text or list a template may make with * (a leaflet has about 30,000 letters).
 MAX_MADE = 200_000
+# The longest text one {{ ... }} may print (embedded files, data: URIs, are not counted),
+# and how much HTML a leaflet may have besides its embedded files (it has about 100 KB).
+MAX_PRINTED = 1_000_000
+MAX_HTML = 5_000_000
 
 
 class LeafletSandbox(ImmutableSandboxedEnvironment):
@@ -89,21 +115,53 @@ class LeafletSandbox(ImmutableSandboxedEnvironment):
         return operator.mul(left, right)
 
 
+class MissingValue(UndefinedError):
+    """A template used something that is not there; keeps what it asked for (`undefined`),
+    so that the message can name it as the template does (see `_missing`)."""
+
+    def __init__(self, message: str | None = None, undefined: Undefined | None = None):
+        super().__init__(message)
+        self.undefined = undefined
+
+
+class _Strict(StrictUndefined):
+    """Jinja2's StrictUndefined, raising MissingValue instead of a bare UndefinedError."""
+
+    __slots__ = ()
+
+    @internalcode
+    def _fail_with_undefined_error(self, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(self._undefined_obj, Undefined):  # the first thing that went wrong
+            self._undefined_obj._fail_with_undefined_error()
+        if self._undefined_exception is not UndefinedError:  # the sandbox's SecurityError
+            raise self._undefined_exception(self._undefined_message)
+        raise MissingValue(self._undefined_message, self)
+
+
+for _name, _value in [*vars(Undefined).items(), *vars(StrictUndefined).items()]:
+    if _value is Undefined._fail_with_undefined_error and _name != "_fail_with_undefined_error":
+        setattr(_Strict, _name, _Strict._fail_with_undefined_error)
+
+
 def make_env(clinic: Clinic) -> ImmutableSandboxedEnvironment:
     """A fresh, sandboxed template environment for one clinic (never shared globally)."""
+    built_in = [templates_dir()]
     loader = ChoiceLoader(
         [
-            ConfinedLoader([str(p) for p in search_path(clinic)]),
-            PrefixLoader({"base": ConfinedLoader(str(templates_dir()))}, delimiter=":"),
+            ConfinedLoader(search_path(clinic), confine=[clinic.folder, *built_in]),
+            PrefixLoader({"base": ConfinedLoader(built_in, confine=built_in)}, delimiter=":"),
         ]
     )
     env = LeafletSandbox(
         loader=loader,
         autoescape=True,
-        undefined=StrictUndefined,
+        undefined=_Strict,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.finalize = _printable
+    # Leaflets have no use for made-up Latin, and lipsum(n) can make any amount of it.
+    env.globals.pop("lipsum", None)
     env.filters["rich"] = rich_text
     env.filters["fill"] = fill
     env.filters["css_string"] = css_string
@@ -113,6 +171,39 @@ def make_env(clinic: Clinic) -> ImmutableSandboxedEnvironment:
 def candidate_templates(treatment: str, style: str) -> list[str]:
     """Templates tried for a leaflet, most specific first."""
     return [f"{treatment}.{style}.html", f"{style}.html", "handout.html"]
+
+
+def _printable(value: Any) -> Any:
+    """Every value a template prints passes here: no text longer than MAX_PRINTED, and no
+    Python description of a record, list or function (`namespace(title=...)`,
+    `<built-in method upper of str object at 0x7f...>`) printed into a leaflet."""
+    if isinstance(value, str) and len(value) > MAX_PRINTED and not value.startswith("data:"):
+        raise SecurityError(
+            f"a template printed a text of {len(value):,} letters; at most {MAX_PRINTED:,} "
+            "(a whole leaflet has about 30,000)"
+        )
+    if isinstance(value, str | int | float | Undefined) or value is None:
+        return value
+    if isinstance(value, SimpleNamespace | dict):
+        fields = ", ".join(
+            str(name) for name in (vars(value) if isinstance(value, SimpleNamespace) else value)
+        )
+        raise TypeError(
+            f"it prints a whole record (with the fields {fields or 'none'}) instead of one "
+            "of its fields; print a field, as in {{ handout.title }}"
+        )
+    if isinstance(value, list | tuple):
+        raise TypeError(
+            f"it prints a whole list ({len(value)} items) instead of its items; go through "
+            "them with {% for item in ... %}{{ item }}{% endfor %}, or join them, as in "
+            "{{ contact.address | join(', ') }}"
+        )
+    if callable(value):
+        raise TypeError(
+            "it prints a function instead of what the function gives; call it by adding "
+            "brackets, as in {{ handout.title.upper() }}, or leave it out"
+        )
+    return value
 
 
 # --------------------------------------------------------------------------- filters
@@ -189,11 +280,18 @@ class Page:
         return bool(self.bleed_mm) or self.crop_marks
 
 
+_ISO_DATE = re.compile(r"\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*")
+
+
 def _as_date(text: str | None, locale: Locale) -> str | None:
-    """A date given as YYYY-MM-DD is printed the way the leaflet writes dates."""
+    """A date given as YYYY-MM-DD (or YYYY-M-D) is printed the way the leaflet writes
+    dates; other text ("Tuesday 3 March") is printed as given."""
+    found = _ISO_DATE.fullmatch(text or "")
+    if not found:
+        return text
     try:
-        return locale.format_date(date.fromisoformat(text)) if text else text
-    except ValueError:
+        return locale.format_date(date(*(int(part) for part in found.groups())))
+    except ValueError:  # refused earlier, by PersonalDetails; printed as given otherwise
         return text
 
 
@@ -329,24 +427,22 @@ def render_html(env: ImmutableSandboxedEnvironment, context: dict[str, Any]) -> 
     names = candidate_templates(context["treatment"], context["page"].style)
     try:
         template = env.select_template(names)
-        return template.render(context)
+        return _joined(template.generate(context), MAX_HTML + _embedded_size(context))
     except TemplateSyntaxError as exc:
         where = f"{exc.filename or exc.name}:{exc.lineno}"
         raise RenderError(f"{where}: template error: {exc.message}") from None
     except TemplateNotFound as exc:
-        raise RenderError(
-            f"template '{exc.name}' was not found (looked for: {', '.join(names)})"
-        ) from None
+        raise RenderError(_not_found(env, exc, names)) from None
     except SecurityError as exc:
         raise RenderError(
-            f"{_where(exc)}a template tried something that is not allowed: {exc}"
+            f"{_where(exc)}a template tried something that is not allowed: {_plain_words(exc)}"
         ) from None
     except UndefinedError as exc:
         raise RenderError(
-            f"{_where(exc)}a template uses something that does not exist: {exc.message}"
+            f"{_where(exc)}a template uses something that does not exist: {_missing(exc, context)}"
         ) from None
     except TemplateError as exc:
-        raise RenderError(f"{_where(exc)}template error: {exc}") from None
+        raise RenderError(f"{_where(exc)}template error: {_plain_words(exc)}") from None
     except RecursionError as exc:
         where = _where(exc, repeating=True)
         if not where:  # still reading the template, not running it
@@ -368,7 +464,236 @@ def render_html(env: ImmutableSandboxedEnvironment, context: dict[str, Any]) -> 
         raise RenderError(f"{_where(exc)}a template made a number too large: {exc}") from None
     except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
         # A template called something with the wrong kind of value: its mistake, not ours.
-        raise RenderError(f"{_where(exc)}a template failed: {type(exc).__name__}: {exc}") from None
+        raise RenderError(f"{_where(exc)}a template failed: {_plain_words(exc)}") from None
+
+
+# ------------------------------------------------------------- messages in plain words
+
+# How Python names the kinds of value a template is given, and how a message says them.
+_KINDS = {
+    "types.SimpleNamespace": "a record",
+    "SimpleNamespace": "a record",
+    "namespace": "a record",
+    "dict": "a record",
+    "NoneType": "an empty value",
+    "None": "an empty value",
+    "str": "text",
+    "Markup": "text",
+    "int": "a number",
+    "float": "a number",
+    "bool": "true or false",
+    "list": "a list",
+    "tuple": "a list",
+    "range": "a range of numbers",
+}
+
+
+def _kind(value: Any) -> str:
+    """`a record`, `text`, `a list`... for the value's Python type."""
+    if value is None:
+        return "an empty value"
+    name = type(value).__name__
+    return _KINDS.get(name, f"a {name}")
+
+
+def _kind_of_name(name: str) -> str:
+    return _KINDS.get(name, f"a {name.rpartition('.')[2]}")
+
+
+_REWORDED: list[tuple[re.Pattern[str], Any]] = [
+    (
+        re.compile(r"unsupported operand type\(s\) for (.+?): '([\w.]+)' and '([\w.]+)'"),
+        lambda m: f"cannot use {m[1]} with {_kind_of_name(m[2])} and {_kind_of_name(m[3])}",
+    ),
+    (
+        re.compile(r'can only concatenate str \(not "([\w.]+)"\) to str'),
+        lambda m: (
+            f"cannot join text and {_kind_of_name(m[1])} with +; join them with ~ "
+            "instead, as in {{ a ~ b }}"
+        ),
+    ),
+    (
+        re.compile(r"'([\w.]+)' object is not iterable"),
+        lambda m: f"{_kind_of_name(m[1])} cannot be looped over with 'for'; loop over a list",
+    ),
+    (
+        re.compile(r"'([\w.]+)' object is not callable"),
+        lambda m: f"{_kind_of_name(m[1])} cannot be called with (); leave out the brackets",
+    ),
+    (
+        re.compile(r"access to attribute '(.+?)' of '([\w.]+)' object is unsafe\.?"),
+        lambda m: (
+            f"'{m[1]}' is off limits to templates (nothing whose name starts with _ is)"
+            if m[1].startswith("_")
+            else f"'{m[1]}' of {_kind_of_name(m[2])} is off limits: templates cannot change "
+            "what they are given"
+        ),
+    ),
+    (re.compile(r"'([\w.]+) object'"), lambda m: _kind_of_name(m[1])),
+    (re.compile(r"'([\w.]+)' object"), lambda m: _kind_of_name(m[1])),
+    (re.compile(r"\s*<[\w. ]+ at 0x[0-9a-fA-F]+>"), lambda m: ""),
+]
+
+
+def _plain_words(exc: BaseException) -> str:
+    """An error's message with Python's names for things (`'types.SimpleNamespace'
+    object`, `<... at 0x7f...>`) said in words a template's author knows."""
+    text = str(getattr(exc, "message", None) or exc)
+    for pattern, words in _REWORDED:
+        text = pattern.sub(words, text)
+    return text
+
+
+def _missing(exc: UndefinedError, context: dict[str, Any]) -> str:
+    """What a template asked for that is not there, by the name the template knows it by,
+    with the nearest name that is there: "handout has no field 'titel' (did you mean
+    'title'?)"."""
+    from jinja2.utils import missing
+
+    undefined = getattr(exc, "undefined", None)
+    if undefined is None or undefined._undefined_hint:
+        return _plain_words(exc)
+    obj, name = undefined._undefined_obj, undefined._undefined_name
+    if obj is missing:
+        close = difflib.get_close_matches(str(name), list(context), n=1)
+        return f"'{name}' is undefined: no variable has that name" + (
+            f" (did you mean '{close[0]}'?)"
+            if close
+            else "; 'handouts templates variables' lists every variable a template can use"
+        )
+    named = _name_in(obj, context)
+    what = named or _kind(obj)
+    if isinstance(obj, list | tuple):
+        if isinstance(name, int):
+            return f"{what} has no item {name} (it has {len(obj)}, numbered from 0)"
+        return (
+            f"{f'{named} is a list, so it' if named else 'a list'} has no field '{name}'; "
+            f"go through its items with {{% for item in {named or '...'} %}} and use "
+            f"{{{{ item.{name} }}}} for each"
+        )
+    if isinstance(obj, SimpleNamespace | dict):
+        fields = list(vars(obj) if isinstance(obj, SimpleNamespace) else obj)
+        close = difflib.get_close_matches(str(name), [str(f) for f in fields], n=1)
+        label = "field" if isinstance(name, str) else "item"
+        shown = f"'{name}'" if isinstance(name, str) else str(name)
+        if close:
+            return f"{what} has no {label} {shown} (did you mean '{close[0]}'?)"
+        listed = ", ".join(str(f) for f in fields) or "none"
+        return f"{what} has no {label} {shown}; its fields are: {listed}"
+    if obj is None:
+        return (
+            f"an empty value has no field '{name}': the value before .{name} is empty here "
+            "(check it with {% if ... %} first)"
+        )
+    return f"{what} has no field '{name}'"
+
+
+def _name_in(obj: Any, context: dict[str, Any]) -> str | None:
+    """The name a template knows a record or list by ("handout.side_effects"), or "an item
+    of handout.key_points" for an item of a list; None if it is not in the context."""
+    queue: list[tuple[Any, str, bool]] = [(value, key, False) for key, value in context.items()]
+    seen: set[int] = set()
+    while queue:
+        value, path, item = queue.pop(0)
+        if not isinstance(value, SimpleNamespace | dict | list | tuple) or id(value) in seen:
+            continue
+        if value is obj:
+            return f"an item of {path}" if item else path
+        seen.add(id(value))
+        if isinstance(value, list | tuple):
+            # An item is named by its list, as in `{% for point in handout.key_points %}`.
+            queue.extend((v, path, True) for v in value)
+        else:
+            fields = vars(value) if isinstance(value, SimpleNamespace) else value
+            queue.extend((v, f"{path}.{k}", False) for k, v in fields.items())
+    return None
+
+
+def _not_found(
+    env: ImmutableSandboxedEnvironment, exc: TemplateNotFound, leaflet: list[str]
+) -> str:
+    """Which template asked for a template that is not there (file:line), what it asked
+    for, where templates are looked for, and the nearest name that exists."""
+    where = _where(exc)
+    asked = list(getattr(exc, "templates", None) or [exc.name])
+    folders = _template_folders(env)
+    if not where and set(asked) <= set(leaflet):  # no leaflet template at all
+        return (
+            f"no template for this leaflet was found: looked for {', '.join(leaflet)} in "
+            + " and ".join(str(f) for f in folders)
+        )
+    quoted = " or ".join(f"'{name}'" for name in asked)
+    said = f"{where}a template asks for {quoted}, which was not found"
+    if any(_outside(str(name)) for name in asked):
+        return (
+            f"{said}: a template can only use templates inside the template folders, named "
+            "from there, like 'partials/contact.html' (or 'base:handout.html' for a built-in "
+            f"one). Templates are looked for in {' and then '.join(str(f) for f in folders)}."
+        )
+    last = str(asked[-1])
+    if last.startswith("base:"):
+        known = [f"base:{name}" for name in _template_names(env, built_in=True)]
+        places = f"among the built-in templates ({templates_dir()})"
+    else:
+        known = _template_names(env)
+        places = "in " + " or ".join(str(f) for f in folders)
+    # Compared without ".html", which most names have and which would make all look alike.
+    stems = {name.removesuffix(".html"): name for name in known}
+    close = difflib.get_close_matches(last.removesuffix(".html"), list(stems), n=1)
+    hint = (
+        f"Did you mean '{stems[close[0]]}'?" if close else f"The templates are: {', '.join(known)}."
+    )
+    return f"{said} {places}. {hint}"
+
+
+def _outside(name: str) -> bool:
+    bare = name.removeprefix("base:")
+    return (
+        bare.startswith(("/", "~"))
+        or "\\" in bare
+        or re.match(r"^[A-Za-z]:", bare) is not None
+        or ".." in bare.split("/")
+    )
+
+
+def _template_folders(env: ImmutableSandboxedEnvironment) -> list[Path]:
+    """The folders templates are looked for in, in order (the clinic's, the built-in)."""
+    loaders = getattr(env.loader, "loaders", [env.loader])
+    first = loaders[0] if loaders else None
+    return [Path(p) for p in getattr(first, "searchpath", [])] or [templates_dir()]
+
+
+def _template_names(env: ImmutableSandboxedEnvironment, built_in: bool = False) -> list[str]:
+    folders = [templates_dir()] if built_in else _template_folders(env)
+    names = set()
+    for folder in folders:
+        names.update(
+            path.relative_to(folder).as_posix()
+            for path in folder.rglob("*")
+            if path.suffix in (".html", ".css") and path.is_file() and "styles" not in path.parts
+        )
+    return sorted(names)
+
+
+def _joined(parts, most: int) -> str:
+    """The template's output, stopped with a SecurityError past `most` letters."""
+    out, size = [], 0
+    for part in parts:
+        size += len(part)
+        if size > most:
+            raise SecurityError(
+                f"a template made more than {most:,} letters of HTML (a leaflet has about "
+                "100,000 besides its logo and fonts); a loop most likely repeats too often"
+            )
+        out.append(part)
+    return "".join(out)
+
+
+def _embedded_size(context: dict[str, Any]) -> int:
+    """Letters of the files a leaflet embeds as data: URIs (logo, fonts, QR code)."""
+    uris = [context["qr_uri"], getattr(context["logo"], "uri", None)]
+    uris += [face.uri for face in context["font_faces"]]
+    return sum(len(uri) for uri in uris if uri)
 
 
 def _where(exc: BaseException, repeating: bool = False) -> str:
@@ -480,7 +805,10 @@ def explain(clinic: Clinic, treatment: str, style: str) -> list[Lookup]:
     while queue:
         current = queue.pop(0)
         try:
+            confined(current.used, [clinic.folder, templates_dir()], f"template '{current.name}'")
             tree = env.parse(current.used.read_text(encoding="utf-8"))
+        except SecurityError as exc:
+            raise RenderError(str(exc)) from None
         except TemplateSyntaxError as exc:
             raise RenderError(
                 f"{current.used}:{exc.lineno}: template error: {exc.message}"

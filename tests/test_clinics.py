@@ -339,7 +339,7 @@ def test_a_linked_template_outside_the_folder_is_refused(harbour_copy, tmp_path)
     (harbour_copy / "templates" / "evil.html").symlink_to(secret)
     result = invoke("build", TREATMENT, "--clinic", harbour_copy, "-o", tmp_path / "out")
     assert result.exit_code == 1
-    assert "outside the template folders" in result.stderr
+    assert "outside the clinic folder and the built-in templates" in result.stderr
 
 
 def test_extra_css_cannot_fetch_outside_files(harbour_copy, tmp_path):

@@ -385,3 +385,12 @@ def test_a_logo_with_too_many_pixels_is_refused_plainly(clinic_copy, size, shown
     assert (problem.line, problem.field) == (line, "logo.medium.path")
     assert f"'assets/logo.png' is too large an image ({shown})" in problem.message
     assert "at most 50 megapixels" in problem.message
+
+
+def test_a_stylesheet_far_too_large_is_refused_before_it_is_parsed(clinic_copy, tmp_path):
+    sheet = with_css(clinic_copy, "/* padding */\n" + ".x { color: red; }\n" * 60_000)
+    result = build(TREATMENT, "--clinic", clinic_copy, "-o", tmp_path / "out")
+    assert result.exit_code == 1
+    assert f"{sheet}: the stylesheet is 1," in result.stderr
+    assert "at most 1,000,000" in result.stderr
+    assert pdfs(tmp_path / "out") == []
