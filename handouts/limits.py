@@ -236,7 +236,11 @@ def _outcome(answer: tuple[str, Any], what: str, megabytes: int):
                 f"({signal.Signals(sig).name}), most likely because the computer ran out of "
                 "memory."
             )
-        raise RenderError(f"{what} could not be made: the process making it ended early.")
+        raise RenderError(
+            f"{what} could not be made: the process making it ended early (exit status "
+            f"{os.WEXITSTATUS(value)}). Run the build again; if it happens again, please "
+            "report it (SECURITY.md says how)."
+        )
     raise RuntimeError(f"making {what} failed inside handouts:\n{value}")
 
 
@@ -249,31 +253,46 @@ def _timed_out(what: str, seconds: float) -> RenderError:
     )
 
 
-def _address_space() -> int:
-    """Bytes of address space this process has mapped now (VmSize)."""
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+def _data_size() -> int:
+    """Bytes of private, writable memory this process has now (VmData: its heap and
+    anonymous maps; not the font files and libraries it maps read-only)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmData:"):
+                return int(line.split()[1]) * 1024
+    return 0
 
 
 def _serve(orders: int, results: int, megabytes: int, fn: Callable[[int], Any]) -> None:
     """The worker's life: set the memory limit, then make each job it is sent, sending back
-    the result or the error; exit (never return) when the orders end."""
+    the result or the error; exit (never return) when the orders end. The limit is on
+    private memory (RLIMIT_DATA), which is what a runaway template fills; fonts mapped
+    from files do not count, so a worker that has used many fonts is not stopped."""
+    status = 0
     try:
         # Ctrl-C reaches the whole process group: the build cleans up and reports it.
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        limit = _address_space() + megabytes * 1024 * 1024
-        hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+        limit = _data_size() + megabytes * 1024 * 1024
+        hard = resource.getrlimit(resource.RLIMIT_DATA)[1]
         if hard != resource.RLIM_INFINITY:
             limit = min(limit, hard)
-        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
         while True:
             order = _read_exactly(orders, _HEADER.size)
             if order is None:
                 break
             _send(results, _attempt(fn, _HEADER.unpack(order)[0]))
+    except MemoryError:  # between leaflets: say so, if there is room to
+        status = 3
+        with contextlib.suppress(BaseException):
+            _send(results, ("memory", None))
+    except BaseException:
+        status = 4
+        with contextlib.suppress(BaseException):
+            _send(results, ("bug", traceback.format_exc()))
     finally:
-        os._exit(0)
+        os._exit(status)
 
 
 def _attempt(fn: Callable[[int], Any], index: int) -> tuple[str, Any]:
