@@ -130,3 +130,21 @@ def test_a_page_without_a_language_is_an_error(renderer, tmp_path):
         renderer.render(
             PAGE.replace(' lang="en"', "").format(""), base_url=tmp_path, roots=[tmp_path]
         )
+
+
+def test_markup_in_leaflet_text_is_printed_as_text(content_copy, tmp_path):
+    hostile = '<script>alert(1)</script> <img src="file:///etc/passwd"> <a href="x">link</a>'
+    replace_in(
+        content_copy / "treatments" / "steroid-injections" / "en.yaml",
+        "  - text: The doctor puts a steroid medicine into the scar with a fine needle.",
+        f"  - text: '{hostile} The doctor puts a steroid medicine into the scar with a fine "
+        "needle.",
+    )
+    replace_in(
+        content_copy / "treatments" / "steroid-injections" / "en.yaml",
+        "This can make the scar flatter and softer.\n",
+        "This can make the scar flatter and softer.'\n",
+    )
+    built = build_one(tmp_path / "out", content=content_copy)
+    text = " ".join(built.text().split())
+    assert hostile in text  # every tag printed as letters, none obeyed
