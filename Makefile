@@ -5,7 +5,7 @@ PYTHON ?= python3
 PIP = PIP_BREAK_SYSTEM_PACKAGES=1 PIP_DISABLE_PIP_VERSION_CHECK=1 $(PYTHON) -m pip install -q
 HANDOUTS = $(PYTHON) -m handouts
 
-.PHONY: examples test install install-test lint format docs bench schemas clean
+.PHONY: examples test quick install install-test lint format docs bench schemas clean
 
 examples: install
 	$(HANDOUTS) build --all
@@ -16,6 +16,10 @@ test: install-test
 	$(PYTHON) -m pytest -n 2 --dist loadfile
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m ruff format --check .
+
+# While you work: everything but the slow end-to-end matrices (make test runs them all).
+quick:
+	$(PYTHON) -m pytest -n 2 --dist loadfile -m "not slow"
 
 install:
 	bash scripts/install-system-deps.sh

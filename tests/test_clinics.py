@@ -144,6 +144,7 @@ def harbour_all(tmp_path_factory):
     return {r.job.treatment: r for r in run(library, jobs)}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("treatment", Library(content_dir()).treatments())
 def test_second_example_clinic_renders_every_treatment(harbour_all, treatment):
     result = harbour_all[treatment]

@@ -102,6 +102,7 @@ def test_dates_follow_the_variety(tmp_path):
         assert other not in text
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("treatment", TREATMENTS)
 def test_american_and_british_leaflets_differ_exactly_where_the_content_says(english, treatment):
     """Every point prints in the varieties it is for, in that variety's words; and apart

@@ -441,6 +441,7 @@ def run_together(*commands: list[str], gate: Path, timeout: float = 180) -> list
     return runs
 
 
+@pytest.mark.slow
 def test_two_builds_into_one_folder_at_once_both_finish_with_complete_pdfs(tmp_path):
     """Every leaflet, twice, at the same moment (one-page summaries, to keep this quick:
     the writing is the same for every style)."""

@@ -10,6 +10,9 @@ from handouts.content import Library
 from handouts.models import GuideHandout
 from handouts.paths import content_dir
 
+# The whole module is an end-to-end matrix: run by make test and CI, skipped by make quick.
+pytestmark = pytest.mark.slow
+
 LIBRARY = Library(content_dir())
 TREATMENTS = LIBRARY.treatments()
 H = LIBRARY.labels("en").headings

@@ -384,6 +384,7 @@ def kill_builds(out: Path, kills: int, seed: int) -> list[float]:
     return killed
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_moments_leaves_only_complete_pdfs(tmp_path):
     """Ten kills in all, in two output folders side by side (the machine has two cores)."""
     seed = random.randrange(10**6)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pypdf
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,6 +21,7 @@ def run(*args, cwd=None):
     return done.stdout
 
 
+@pytest.mark.slow
 def test_installed_wheel_builds_a_leaflet_outside_the_repository(tmp_path):
     run(
         sys.executable,

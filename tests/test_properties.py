@@ -413,6 +413,7 @@ def _personal_values():
     ).filter(lambda values: any(values.values()))
 
 
+@pytest.mark.slow
 @RENDERED
 @given(values=_personal_values())
 def test_personal_details_are_printed_whole(values, library, labels, tmp_path_factory):
@@ -541,6 +542,7 @@ def test_clinic_text_is_kept_as_written_or_refused_naming_file_line_and_field(
     assert clinic_value(clinic.brand, field) == text.strip(WHITE_SPACE)
 
 
+@pytest.mark.slow
 @RENDERED_FEW
 @given(
     field=st.sampled_from(SUMMARY_CLINIC_FIELDS),
@@ -629,6 +631,7 @@ def as_printed(text: str) -> str:
     return re.sub(r"\*\*(.+?)\*\*", r"\1", text.strip(WHITE_SPACE))
 
 
+@pytest.mark.slow
 @RENDERED_FEW
 @given(text=PRINTABLE_TEXT.map(lambda t: t[:400]).filter(text_ok))
 def test_a_point_is_printed_whole(text, content_folder, labels, tmp_path_factory):

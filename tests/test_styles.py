@@ -17,6 +17,9 @@ from handouts.paths import clinics_dir, content_dir
 
 from .conftest import TREATMENT, build_one, decode_qr, replace_in, stranded_headings
 
+# The whole module is an end-to-end matrix: run by make test and CI, skipped by make quick.
+pytestmark = pytest.mark.slow
+
 runner = CliRunner()
 LIBRARY = Library(content_dir())
 TREATMENTS = LIBRARY.treatments()
