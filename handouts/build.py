@@ -186,6 +186,24 @@ def _given_in(job: Job, message: str) -> str:
     return "\n  The character is in " + "; ".join(holders) + "."
 
 
+LONG_VALUE = 120  # letters: a clinic value this long takes several lines of a leaflet
+
+
+def _long_values(job: Job) -> str:
+    """For a leaflet that does not fit its style: the long values the user gave (a clinic's
+    department, a patient's name), which may be what pushes it over."""
+    from .verify import fields_of
+
+    long = [
+        f"{f.name}: {len(f.value)} characters" for f in fields_of(job) if len(f.value) > LONG_VALUE
+    ]
+    if not long:
+        return ""
+    return "\n  Long values given for this leaflet, which may be what makes it too long: " + (
+        "; ".join(long) + "."
+    )
+
+
 def stylesheets_of(job: Job) -> list[Path]:
     return [styles_dir() / f"{job.style}.css", *job.clinic.extra_css]
 
@@ -212,7 +230,10 @@ def make_pdf(library: Library, job: Job, renderer: Renderer, env) -> RenderedPdf
             raise RenderError(str(exc) + _given_in(job, str(exc))) from None
         if style.pages is None or pdf.pages == style.pages:
             break
-    check_layout(style, pdf, f"The {what} leaflet")
+    try:
+        check_layout(style, pdf, f"The {what} leaflet")
+    except RenderError as exc:
+        raise RenderError(str(exc) + _long_values(job)) from None
     # On the laid-out pages: no text out of its box, panel or page, or over other text, and
     # the safety-critical parts printed and readable (handouts/verify.py).
     from .verify import verify_leaflet

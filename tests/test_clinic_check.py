@@ -277,3 +277,20 @@ def test_build_strict_makes_ignored_css_an_error(starter, tmp_path):
     assert strict.exit_code == 1
     assert f"{css}:1: CSS 'colour: red' is ignored" in strict.stderr
     assert not list((tmp_path / "strict").rglob("*.pdf"))
+
+
+def test_a_leaflet_too_long_for_its_style_names_a_long_clinic_value(starter, tmp_path):
+    department = "Department of Dermatology, Plastic Surgery and Scar Management " * 6
+    replace_in(
+        starter / "clinic.yaml",
+        "  # department: Dermatology and Scar Clinic",
+        f"  department: {department.strip()}",
+    )
+    result = build("fillers", "-s", "summary", "--clinic", starter, "-o", tmp_path / "out")
+    assert result.exit_code == 1
+    assert "does not fit the summary style" in result.stderr
+    assert (
+        f"Long values given for this leaflet, which may be what makes it too long: the "
+        f"department (meta.department in {starter / 'clinic.yaml'}): "
+        f"{len(department.strip())} characters." in result.stderr
+    )
