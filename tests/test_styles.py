@@ -33,9 +33,16 @@ TOO_LONG_TO_FOLD = {"fillers", "scar-types", "scar-revision-surgery"}
 
 
 def build_all(out, style, clinic):
-    """Each leaflet's Result, or for a leaflet that does not fit, the error message."""
+    """Each leaflet's Result, or for a leaflet that does not fit, the error message.
+
+    The leaflets that fit are made in one batch (as `build --all` does); those that may
+    be too long to fold are made one at a time, so that each one's refusal is kept."""
     built = {}
-    for treatment in TREATMENTS:
+    batch = [t for t in TREATMENTS if style != "trifold" or t not in TOO_LONG_TO_FOLD]
+    jobs = plan(LIBRARY, Selection(batch, style=style, clinic=clinic, out_dir=out))
+    for result in run(LIBRARY, jobs):
+        built[result.job.treatment] = result
+    for treatment in (t for t in TREATMENTS if t not in batch):
         jobs = plan(LIBRARY, Selection([treatment], style=style, clinic=clinic, out_dir=out))
         try:
             [built[treatment]] = run(LIBRARY, jobs)
