@@ -101,7 +101,8 @@ class _Worker:
         """Read what the worker has sent: its whole answer once complete, else None.
         An answer of ("died", status) means the worker ended without one."""
         chunk = os.read(self._results, 1 << 20)
-        if not chunk:
+        if not chunk:  # it is no longer making anything: not to be read again
+            self.index = None
             return ("died", self._reap())
         self._buffer += chunk
         if len(self._buffer) < _HEADER.size:

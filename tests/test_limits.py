@@ -180,3 +180,19 @@ def test_ctrl_c_stops_the_workers_and_leaves_no_pdf(clinic_copy, tmp_path):
         ["pgrep", "-f", f"--clinic {clinic_copy}"], capture_output=True, text=True
     ).stdout.split()
     assert leftover == []
+
+
+def _killed_on_one(index: int) -> int:
+    if index == 1:
+        os.kill(os.getpid(), 9)  # as the system does to a process using too much memory
+    time.sleep(1.0)  # the leaflet before it is still being made
+    return index
+
+
+def test_a_worker_killed_while_an_earlier_leaflet_is_made_is_reported_as_killed():
+    got = []
+    with pytest.raises(Exception, match=r"was stopped \(SIGKILL\)"):
+        for index, value in run_all(_killed_on_one, 3, str, workers=2):
+            got.append((index, value))
+    assert got == [(0, 0)]
+    assert children() == []
