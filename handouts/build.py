@@ -209,7 +209,8 @@ def stylesheets_of(job: Job) -> list[Path]:
 
 
 def make_pdf(library: Library, job: Job, renderer: Renderer, env) -> RenderedPdf:
-    """Template, layout and checks for one job (run in a child process by `start_job`)."""
+    """Template, layout and checks for one job; run in a worker process (handouts/limits.py)
+    by `render_job` and `run`."""
     context = build_context(
         library, job.treatment, library.locale(job.lang), job.clinic, job.page, job.personal
     )

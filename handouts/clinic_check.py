@@ -46,11 +46,12 @@ def check_clinic(
     """(errors, warnings) for one clinic; with `strict`, the warnings are errors too."""
     errors: list[Problem] = []
     warnings: list[Problem] = list(clinic.warnings)
-    errors += default_problems(library, clinic)
+    problem = _brand_problem(clinic)  # clinic.yaml read once, for its line numbers
+    errors += default_problems(library, clinic, problem)
     template_errors, template_warnings = template_problems(clinic)
     errors += template_errors
     warnings += template_warnings
-    warnings += brand_warnings(clinic)
+    warnings += brand_warnings(clinic, problem)
     if render and not errors:
         render_errors, render_warnings = render_problems(library, clinic, strict=strict)
         errors += render_errors
@@ -60,7 +61,11 @@ def check_clinic(
     return errors, warnings
 
 
-def _brand_problem(clinic: Clinic) -> Callable[[tuple, str, str], Problem]:
+# Makes a Problem about clinic.yaml at the line of a field: (loc, field name, message).
+BrandProblem = Callable[[tuple, str, str], Problem]
+
+
+def _brand_problem(clinic: Clinic) -> BrandProblem:
     path = clinic.folder / BRAND_FILE
     try:
         tree = load_yaml(path)
@@ -73,11 +78,10 @@ def _brand_problem(clinic: Clinic) -> Callable[[tuple, str, str], Problem]:
     return problem
 
 
-def default_problems(library: Library, clinic: Clinic) -> list[Problem]:
+def default_problems(library: Library, clinic: Clinic, problem: BrandProblem) -> list[Problem]:
     """The style and language a build takes from `defaults` must exist."""
     from .styles import available_styles
 
-    problem = _brand_problem(clinic)
     defaults = clinic.brand.defaults
     found = []
     styles = available_styles()
@@ -219,9 +223,8 @@ def _unreached(env, clinic: Clinic, path: Path, overridden: set[str]) -> list[Pr
 # --------------------------------------------------------------------------- brand
 
 
-def brand_warnings(clinic: Clinic) -> list[Problem]:
+def brand_warnings(clinic: Clinic, problem: BrandProblem) -> list[Problem]:
     """What is left of the starter folder, and a clinic without a phone number."""
-    problem = _brand_problem(clinic)
     found = []
     starter = hashlib.sha256(STARTER_LOGO.read_bytes()).digest() if STARTER_LOGO.is_file() else b""
     for size in ("small", "medium", "large"):
@@ -280,8 +283,9 @@ def render_problems(
     locale = library.resolve_locale(None, defaults.language)
     paper = defaults.paper.lower() if defaults.paper.lower() in PAPERS else PAPERS[0]
     jobs = []
+    shortest = _shortest(library, locale)
     for style in available_styles():
-        for treatment in _samples(library, clinic, style, locale):
+        for treatment in _samples(library, clinic, style, locale, shortest):
             page = Page(paper, style, landscape=style_info(style).landscape)
             jobs.append(Job(treatment, locale.tag, clinic, Path("(in memory)"), page))
     if not jobs:
@@ -341,17 +345,22 @@ def _placed(message: str, path: Path, name: str = "") -> Problem:
     return Problem(path, None, name, message)
 
 
-def _samples(library: Library, clinic: Clinic, style: str, locale) -> list[str]:
+def _samples(
+    library: Library, clinic: Clinic, style: str, locale, shortest: list[str]
+) -> list[str]:
     """The leaflets to make in `style`: each one the clinic has its own template for, else
-    the shortest leaflet (the likeliest to fit every style)."""
+    `shortest`."""
     own = [
         t
         for t in library.treatments()
         if (clinic.template_dir / f"{t}.{style}.html").is_file()
         and locale.language in library.languages_of(t)
     ]
-    if own:
-        return own
+    return own or shortest
+
+
+def _shortest(library: Library, locale) -> list[str]:
+    """The leaflet with the least printed text (the likeliest to fit every style), if any."""
     sizes = []
     for treatment in library.treatments():
         if locale.language not in library.languages_of(treatment):
