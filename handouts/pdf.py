@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import mimetypes
+import os
 import re
 import shutil
 from collections.abc import Iterator, Sequence
@@ -334,7 +335,9 @@ class Renderer:
         self._font_config = FontConfiguration()
         # Made now, not when the first web font is added, so that a leaflet made in a child
         # process (handouts/limits.py) adds its fonts here, where close() removes them.
-        self._font_config._folder = Path(mkdtemp(prefix="weasyprint-"))
+        self._font_folder = Path(mkdtemp(prefix="weasyprint-"))
+        self._font_config._folder = self._font_folder
+        self._pid = os.getpid()
         # Parsed once per file version, with what WeasyPrint said while parsing it.
         self._stylesheets: dict[tuple[Path, float], tuple[object, list[LogEntry]]] = {}
         # Each CSS warning is reported once per Renderer: {message: the leaflet it went to}.
@@ -350,11 +353,25 @@ class Renderer:
         self.close()
 
     def close(self) -> None:
-        """Remove the temporary folder WeasyPrint keeps for web fonts, if it made one."""
-        folder = getattr(self._font_config, "_folder", None)
-        if folder:
-            shutil.rmtree(folder, ignore_errors=True)
-            self._font_config._folder = None
+        """Remove the temporary folder WeasyPrint keeps for web fonts (in the process that
+        made the Renderer; a worker's own folder is inside it)."""
+        if self._font_folder is not None and os.getpid() == self._pid:
+            shutil.rmtree(self._font_folder, ignore_errors=True)
+            self._font_folder = self._font_config._folder = None
+
+    @property
+    def _fonts(self):
+        """WeasyPrint's font configuration, writing web fonts to a folder of this process's
+        own. WeasyPrint writes each @font-face file to a name made from the rule and skips a
+        rule whose file already exists; two workers sharing one folder would then race: one
+        registers a file the other is still writing ('cannot be loaded'), or skips a font it
+        never registered in its own process, and the text prints in another font."""
+        if self._font_folder is not None and self._font_config._folder is not None:
+            own = self._font_folder / f"process-{os.getpid()}"
+            if os.getpid() != self._pid and self._font_config._folder != own:
+                own.mkdir(exist_ok=True)
+                self._font_config._folder = own
+        return self._font_config
 
     def warm_up(self, stylesheets: Sequence[Path], roots: Sequence[Path]) -> None:
         """Parse `stylesheets` and lay out one line of text with them, so that leaflets made
@@ -374,7 +391,7 @@ class Renderer:
         # here is left for the leaflet's own render to report, with its file and line.
         with _captured_log(), contextlib.suppress(Exception, FatalURLFetchingError):
             HTML(string=sample, url_fetcher=self._fetcher_class(roots)).render(
-                font_config=self._font_config, stylesheets=sheets
+                font_config=self._fonts, stylesheets=sheets
             )
 
     def stylesheet(self, path: Path, roots: Sequence[Path]):
@@ -404,7 +421,7 @@ class Renderer:
                 try:
                     sheet = CSS(
                         filename=str(path),
-                        font_config=self._font_config,
+                        font_config=self._fonts,
                         url_fetcher=self._fetcher_class(roots),
                     )
                 except FatalURLFetchingError as exc:
@@ -440,7 +457,7 @@ class Renderer:
         entries = [entry for _, found in loaded for entry in found]
         fetcher = self._fetcher_class(roots)
         if css:
-            sheets.append(CSS(string=css, font_config=self._font_config, url_fetcher=fetcher))
+            sheets.append(CSS(string=css, font_config=self._fonts, url_fetcher=fetcher))
         options = {
             "pdf_variant": "pdf/ua-1",
             "stylesheets": sheets,
@@ -450,7 +467,7 @@ class Renderer:
             try:
                 document = HTML(
                     string=html, base_url=str(base_url) + "/", url_fetcher=fetcher
-                ).render(font_config=self._font_config, **options)
+                ).render(font_config=self._fonts, **options)
                 data = document.write_pdf(**options)
             except FatalURLFetchingError as exc:
                 raise _fetch_error(exc, stylesheets, what) from None

@@ -5,6 +5,7 @@ byte for byte, as leaflets made one at a time."""
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 
 from handouts.build import Selection, plan, run
 from handouts.content import Library
@@ -196,3 +198,35 @@ def test_a_worker_killed_while_an_earlier_leaflet_is_made_is_reported_as_killed(
             got.append((index, value))
     assert got == [(0, 0)]
     assert children() == []
+
+
+def test_workers_each_load_the_clinics_web_font_into_a_folder_of_their_own():
+    # WeasyPrint writes each @font-face file to a name made from the rule, and skips a rule
+    # whose file exists. Workers sharing one folder raced: one registered a file another was
+    # still writing ("the font 'Harbour Serif' cannot be used"), or skipped a font it had
+    # never registered and printed the text in another font.
+    from handouts.paths import clinics_dir
+    from handouts.pdf import Renderer
+
+    font = clinics_dir() / "harbour-skin-clinic" / "assets" / "fonts" / "NotoSerif-Bold.ttf"
+    html = (
+        "<html lang='en'><style>@font-face { font-family: 'Race Serif'; "
+        f"src: url('{font.as_uri()}'); font-weight: bold }}"
+        "h1 { font-family: 'Race Serif'; font-weight: bold }</style><h1>Aa</h1></html>"
+    )
+    with Renderer() as renderer:
+        folder = renderer._font_folder
+
+        def make(_index: int) -> bytes:
+            roots = [font.parent]
+            return renderer.render(html, base_url=font.parent, roots=roots).data
+
+        made = [data for _, data in run_all(make, 6, lambda i: f"leaflet {i}", workers=2)]
+        for data in made:
+            fonts = PdfReader(io.BytesIO(data)).pages[0]["/Resources"]["/Font"].values()
+            assert [str(f.get_object()["/BaseFont"]).split("+")[1] for f in fonts] == [
+                "Race-Serif-Bold"
+            ]
+        assert {p.name.split("-")[0] for p in folder.iterdir()} == {"process"}
+        assert len(list(folder.iterdir())) == 2
+    assert not folder.exists()
