@@ -7,10 +7,12 @@ HANDOUTS = $(PYTHON) -m handouts
 
 .PHONY: examples test quick install install-test lint format docs bench schemas clean
 
+# Every leaflet in every language, for each example clinic.
+LANGS = --lang en --lang es --lang fr --lang pt --lang zh-Hans --lang ar --lang vi
 examples: install
-	$(HANDOUTS) build --all
-	$(HANDOUTS) build --all --clinic riverside-dermatology
-	$(HANDOUTS) build --all --clinic harbour-skin-clinic
+	$(HANDOUTS) build --all $(LANGS)
+	$(HANDOUTS) build --all $(LANGS) --clinic riverside-dermatology
+	$(HANDOUTS) build --all $(LANGS) --clinic harbour-skin-clinic
 
 test: install-test
 	$(PYTHON) -m pytest -n 2 --dist loadfile

@@ -211,9 +211,8 @@ def stylesheets_of(job: Job) -> list[Path]:
 def make_pdf(library: Library, job: Job, renderer: Renderer, env) -> RenderedPdf:
     """Template, layout and checks for one job; run in a worker process (handouts/limits.py)
     by `render_job` and `run`."""
-    context = build_context(
-        library, job.treatment, library.locale(job.lang), job.clinic, job.page, job.personal
-    )
+    locale = library.resolve_locale(job.lang, job.clinic.brand.defaults.language)
+    context = build_context(library, job.treatment, locale, job.clinic, job.page, job.personal)
     html = render_html(env, context)
     what = describe(job)
     style = style_info(job.style)
@@ -232,7 +231,7 @@ def make_pdf(library: Library, job: Job, renderer: Renderer, env) -> RenderedPdf
         if style.pages is None or pdf.pages == style.pages:
             break
     try:
-        check_layout(style, pdf, f"The {what} leaflet")
+        check_layout(style, pdf, f"The {what} leaflet", rtl=locale.direction == "rtl")
     except RenderError as exc:
         raise RenderError(str(exc) + _long_values(job)) from None
     # On the laid-out pages: no text out of its box, panel or page, or over other text, and

@@ -10,7 +10,8 @@
   whose British text changed since it was written is an error, and so is any British word
   (locales/en-US.yaml, not_in_print and spelling) left in an American leaflet;
 - reading level of each leaflet's printed text (English): Flesch-Kincaid grade at most
-  MAX_GRADE for every leaflet and at most MAX_AVERAGE_GRADE on average (errors when strict).
+  MAX_GRADE for every leaflet and at most MAX_AVERAGE_GRADE on average (errors when strict);
+- translations: see handouts/translation_check.py.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from .content import Library
 from .errors import ContentError, Problem, UserError
 from .locales import fingerprint
 from .models import HandoutBase, Point
+from .translation_check import Ease, check_translations
 from .yamlfile import field_name
 
 MAX_GRADE = 7.0
@@ -50,6 +52,7 @@ class CheckReport:
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     readability: list[Readability] = field(default_factory=list)
+    ease: list[Ease] = field(default_factory=list)  # translations: reading ease by formula
     average_grade: float | None = None
     checked_leaflets: int = 0
     checked_clinics: list[str] = field(default_factory=list)
@@ -67,6 +70,7 @@ class CheckReport:
             "errors": [problem(p) for p in self.errors],
             "warnings": [problem(p) for p in self.warnings],
             "readability": [asdict(r) for r in self.readability],
+            "reading_ease": [asdict(r) for r in self.ease],
             "average_grade": self.average_grade,
             "limits": {"max_grade": MAX_GRADE, "max_average_grade": MAX_AVERAGE_GRADE},
             "checked_leaflets": self.checked_leaflets,
@@ -120,6 +124,8 @@ def check(
             except UserError:
                 continue  # already reported by all_problems()
             report.checked_leaflets += 1
+            if handout.translation is not None:
+                continue  # its review and regional wording are the English leaflet's
             try:
                 report.errors.extend(variety_problems(library, treatment, lang, handout))
             except ContentError as exc:  # e.g. a broken locales file: reported once below
@@ -163,6 +169,12 @@ def check(
                         )
                     )
 
+    # Translations: missing, out of date, numbers that differ, labels and clinic texts left
+    # in English, letters no font has, reading ease (handouts/translation_check.py).
+    translated = check_translations(library, loaded, strict=strict)
+    report.errors.extend(translated.errors)
+    report.warnings.extend(translated.warnings)
+    report.ease = translated.ease
     for clinic in loaded:
         report.errors.extend(approval_problems(library, clinic, gated))
         # Everything a build would find: defaults, templates, stylesheets, fonts, images,

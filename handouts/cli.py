@@ -115,6 +115,26 @@ def user_errors(
 _REPR = re.compile(r"\s*<[\w.]+ object at 0x[0-9a-fA-F]+>")
 
 
+def ease_table(ease) -> str:
+    """Reading ease of the translations: one line per language, leaflets averaged."""
+    lines = ["Translations  leaflets  reading ease"]
+    by_lang: dict[str, list] = {}
+    for row in ease:
+        by_lang.setdefault(row.lang, []).append(row)
+    for lang, rows in by_lang.items():
+        formula = rows[0].formula
+        if formula is None:
+            figure = "no formula for this language"
+        else:
+            scores = [r.score for r in rows]
+            figure = (
+                f"{sum(scores) / len(scores):.1f} {formula} (from {min(scores):.1f} to "
+                f"{max(scores):.1f}; 60-70 is plain, higher is easier)"
+            )
+        lines.append(f"{lang:<12}  {len(rows):>8}  {figure}")
+    return "\n".join(lines)
+
+
 def plain(message: str) -> str:
     """A message without Python's descriptions of objects in memory (`<_io.BytesIO object
     at 0x7f...>`), which mean nothing to the person reading it. (They are best removed
@@ -253,21 +273,26 @@ def list_command(content: ContentOpt = None, as_json: JsonOpt = False) -> None:
         treatments = []
         for treatment in library.treatments():
             leaflets = {}
-            for lang in library.languages_of(treatment):
+            unusable = []
+            # The English first: a translation cannot be used while its English is broken,
+            # and is then listed as broken without repeating the English file's problem.
+            for lang in sorted(library.languages_of(treatment), key=lambda tag: tag != "en"):
                 if lang not in library.ui_languages():
                     continue
                 try:
                     leaflets[lang] = library.handout(treatment, lang)
                 except UserError as exc:
-                    broken.append(
-                        {"treatment": treatment, "lang": lang, "problem": first_problem(exc)}
-                    )
+                    unusable.append(lang)
+                    if lang == "en" or "en" not in unusable:
+                        broken.append(
+                            {"treatment": treatment, "lang": lang, "problem": first_problem(exc)}
+                        )
             treatments.append(
                 {
                     "id": treatment,
-                    "titles": {lang: h.title for lang, h in leaflets.items()},
-                    "versions": {lang: h.review.version for lang, h in leaflets.items()},
-                    "broken": [b["lang"] for b in broken if b.get("treatment") == treatment],
+                    "titles": {lang: leaflets[lang].title for lang in sorted(leaflets)},
+                    "versions": {lang: leaflets[lang].review.version for lang in sorted(leaflets)},
+                    "broken": sorted(unusable),
                 }
             )
         languages = {}
@@ -631,6 +656,8 @@ def check_command(
                 f"Average grade {report.average_grade} (limits: each leaflet "
                 f"{MAX_GRADE}, average {MAX_AVERAGE_GRADE}; Flesch-Kincaid)"
             )
+        if report.ease:
+            typer.echo(ease_table(report.ease))
         for problem in report.warnings:
             err(plain(f"Warning: {problem}"))
         for problem in report.errors:
@@ -681,8 +708,71 @@ clinic_app = typer.Typer(help="Set up a clinic folder.", no_args_is_help=True)
 templates_app = typer.Typer(
     help="See how the leaflet templates fit together.", no_args_is_help=True
 )
+translate_app = typer.Typer(
+    help="Hand the leaflets to a translator as a PO file, and take the translation back.",
+    no_args_is_help=True,
+)
 app.add_typer(clinic_app, name="clinic")
 app.add_typer(templates_app, name="templates")
+app.add_typer(translate_app, name="translate")
+
+
+@translate_app.command("export")
+def translate_export_command(
+    lang: Annotated[
+        str, typer.Argument(help="The language to translate into, e.g. es or zh-Hans.")
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="The PO file to write, e.g. es.po.")
+    ],
+    treatment: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--treatment",
+            "-t",
+            help="Only this leaflet (repeat for more). Without it: every leaflet and the labels.",
+            show_default=False,
+        ),
+    ] = None,
+    content: ContentOpt = None,
+) -> None:
+    """Write the English text with its current translation as a PO file for a translator.
+
+    Each entry says which leaflet and field it is; a translation made from English that has
+    changed since is marked fuzzy. Translate in any PO editor, then use 'translate import'.
+    """
+    from .output import write_atomic
+    from .po import export_po
+
+    with user_errors():
+        data = export_po(_library(content), lang, treatment or ())
+        if output.exists():  # it may hold a translator's work
+            raise UserError(
+                f"{output} already exists, and may hold a translator's work, so it was left "
+                "alone. Import it first if it is translated, then give another file name."
+            )
+        write_atomic(output, data)
+    typer.echo(f"Wrote {output}")
+
+
+@translate_app.command("import")
+def translate_import_command(
+    po_file: Annotated[Path, typer.Argument(help="A PO file from 'translate export'.")],
+    content: ContentOpt = None,
+) -> None:
+    """Write a translated PO file back into the leaflets' YAML files, keeping their comments.
+
+    Nothing is written if any entry is wrong. A leaflet all of whose strings were translated
+    from the current English is marked up to date; run 'handouts check' afterwards.
+    """
+    from .po import import_po
+
+    with user_errors():
+        changed = import_po(_library(content), po_file)
+    if not changed:
+        typer.echo("Nothing changed: the files already hold these translations.")
+    for path in changed:
+        typer.echo(f"Updated {path}")
 
 
 @clinic_app.command("init")

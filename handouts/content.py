@@ -34,16 +34,16 @@ from .models import (
     Labels,
     LocaleFile,
 )
+from .translations import SOURCE_LANG, merge
 from .yamlfile import (
     field_name,
     friendly_message,
     line_of,
     load_model,
     load_yaml,
+    problems_from,
     validate_tree,
 )
-
-SOURCE_LANG = "en"
 
 
 def not_found(what: str, name: str, choices: Iterable[str], hint: str = "") -> NotFoundError:
@@ -55,6 +55,15 @@ def not_found(what: str, name: str, choices: Iterable[str], hint: str = "") -> N
         msg += f" Did you mean '{close[0]}'?"
     msg += f" Available: {', '.join(choices)}." if choices else f" None are available{hint}."
     return NotFoundError(msg)
+
+
+def canonical_tag(tag: str) -> str:
+    """A language tag written the standard way: es, en-US, zh-Hans (any case accepted)."""
+    parts = tag.strip().split("-")
+    out = [parts[0].lower()]
+    for part in parts[1:]:
+        out.append(part.title() if len(part) == 4 else part.upper() if len(part) == 2 else part)
+    return "-".join(out)
 
 
 def _shown(path: Path, most: int = 200) -> str:
@@ -133,8 +142,22 @@ class Library:
         folder = self.root / "locales"
         return sorted(p.stem for p in folder.glob("*.yaml") if LOCALE_TAG.match(p.stem))
 
-    def locale(self, tag: str) -> Locale:
-        """A variety (en-US) or a language that has none (fr); raises if neither exists."""
+    def locale(self, tag: str, variety: str | None = None) -> Locale:
+        """A variety (en-US) or a language that has none (fr); raises if neither exists.
+        `variety`: for a translation, the clinic's variety of English (en-US), whose
+        regional points and temperature scale it prints."""
+        if variety and not LOCALE_TAG.match(tag):
+            key = f"{tag}@{variety}"
+            if key not in self._locales:
+                english = self.locale(variety)
+                self._locales[key] = Locale(
+                    tag,
+                    tag,
+                    variety=variety,
+                    temperature=english.spec.temperature,
+                    direction=self._direction(tag),
+                )
+            return self._locales[key]
         if tag not in self._locales:
             language = tag.split("-")[0]
             if LOCALE_TAG.match(tag):
@@ -151,8 +174,12 @@ class Library:
                     )
                 self._locales[tag] = Locale(tag, language, spec)
             else:
-                self._locales[tag] = Locale(tag, tag)
+                self._locales[tag] = Locale(tag, tag, direction=self._direction(tag))
         return self._locales[tag]
+
+    def _direction(self, language: str) -> str:
+        """The writing direction its labels give a language (ltr when it has none yet)."""
+        return self.labels(language).direction if language in self.ui_languages() else "ltr"
 
     def varieties_of(self, language: str) -> list[str]:
         return [t for t in self.locale_tags() if t.split("-")[0] == language]
@@ -166,9 +193,25 @@ class Library:
           en-US), else the language's default variety (en-GB), else the plain language.
         A content folder with no varieties of the language prints it as written.
         """
-        wanted = requested or clinic_language
-        if not LANG_TAG.match(wanted.lower()):
-            raise UserError(f"'{wanted}' is not a language tag like en, en-GB or en-US.")
+        wanted = canonical_tag(requested or clinic_language)
+        if not LANG_TAG.match(wanted):
+            raise UserError(f"'{wanted}' is not a language tag like en, en-GB, es or zh-Hans.")
+        if wanted.split("-")[0] != SOURCE_LANG:
+            # A translation (es, zh-Hans; zh alone when there is one Chinese), printed with
+            # the regional points of the clinic's English.
+            scripts = [t for t in self.ui_languages() if t.split("-")[0] == wanted]
+            if wanted not in self.ui_languages() and len(scripts) == 1:
+                wanted = scripts[0]
+            if wanted in self.ui_languages():
+                return self.locale(wanted, self.english_variety(clinic_language))
+            language = wanted.split("-")[0]
+            if language in self.ui_languages():
+                name = self.labels(language).language_name
+                raise UserError(
+                    f"There is no '{wanted}': use --lang {language}. Leaflets in {name} "
+                    "follow the clinic's country (defaults.language in its clinic.yaml) for "
+                    "emergency numbers and regional advice."
+                )
         language, _, region = wanted.partition("-")
         language = language.lower()
         varieties = self.varieties_of(language)
@@ -183,7 +226,20 @@ class Library:
         for tag in varieties:
             if self.locale(tag).spec.default:
                 return self.locale(tag)
-        return self.locale(language)
+        return self.locale(language, self.english_variety(clinic_language))
+
+    def english_variety(self, clinic_language: str) -> str | None:
+        """The variety of English whose regional points a translation prints for a clinic:
+        the clinic's own (a US clinic's Spanish leaflet names the American tape), else the
+        default one."""
+        varieties = self.varieties_of(SOURCE_LANG)
+        region = clinic_language.partition("-")[2]
+        if region and f"{SOURCE_LANG}-{region.upper()}" in varieties:
+            return f"{SOURCE_LANG}-{region.upper()}"
+        for tag in varieties:
+            if self.locale(tag).spec.default:
+                return tag
+        return None
 
     def localised(self, treatment: str, locale: Locale) -> HandoutBase:
         """A leaflet as printed in one variety (British or American English)."""
@@ -272,6 +328,8 @@ class Library:
 
     def _load_handout(self, path: Path, lang: str) -> HandoutBase:
         tree = self._trees[path] = load_yaml(self._own(path))
+        if lang != SOURCE_LANG:
+            return self._load_translation(path, tree)
         kind = tree.get("kind", "treatment") if isinstance(tree, dict) else "treatment"
         model = HANDOUT_KINDS.get(kind)
         if model is None:
@@ -289,6 +347,34 @@ class Library:
         if problems:
             raise ContentError(problems)
         return handout
+
+    def _load_translation(self, path: Path, tree: Any) -> HandoutBase:
+        """A translation is its words on the English leaflet (handouts/translations.py):
+        the English must load first, and a word out of place is an error in this file."""
+        english_path = path.with_name(f"{SOURCE_LANG}.yaml")
+        if not english_path.is_file():
+            raise ContentError(
+                [Problem(path, 1, "", f"is a translation of {english_path.name}, which is missing")]
+            )
+        english = self.handout(path.parent.name, SOURCE_LANG)
+        data, problems = merge(self._trees[english_path], tree, path)
+        if isinstance(tree, dict) and not tree.get("translation"):
+            problems.append(
+                Problem(
+                    path,
+                    1,
+                    "translation",
+                    "a translated leaflet must say where it came from (source_lang, "
+                    "source_version, source_hash, method, translator, clinically_reviewed)",
+                )
+            )
+        if problems:
+            raise ContentError(problems)
+        model = type(english)
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            raise ContentError(problems_from(exc, tree, path, model)) from None
 
     def _cross_file_problems(self, tree: Any, path: Path, lang: str) -> list[Problem]:
         """Reference keys and related leaflets that point at nothing; translation records."""
@@ -313,16 +399,6 @@ class Library:
                             f"there is no leaflet called '{other}'",
                         )
                     )
-        if isinstance(tree, dict) and lang != SOURCE_LANG and not tree.get("translation"):
-            problems.append(
-                Problem(
-                    path,
-                    1,
-                    "translation",
-                    "a translated leaflet must say where it came from "
-                    "(source_lang, source_version, method, translator)",
-                )
-            )
         return problems
 
     def all_problems(self) -> list[Problem]:

@@ -31,6 +31,26 @@ from .models import HandoutBase, Labels, LocaleFile, Point
 CELSIUS = re.compile(r"(?<![\d.,])(-?\d+(?:\.\d+)?)\s?°C(?!\s*\(\s*-?\d)")
 
 
+# A run of left-to-right text inside right-to-left text: Latin words, numbers and units
+# ("5-FU", "SPF 30", "38 °C", "Haelan tape"), without the punctuation around it.
+_LTR_CHAR = r"A-Za-z0-9\u00C0-\u024F\u1E00-\u1EFF°%"
+_LTR_TOKEN = rf"[{_LTR_CHAR}](?:[{_LTR_CHAR}]|[.,:/+\-\u2013&'](?=[{_LTR_CHAR}]))*"
+_LTR_RUN = re.compile(rf"{_LTR_TOKEN}(?:[ \u00A0]+{_LTR_TOKEN})*")
+_RTL_CHAR = re.compile(r"[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF]")
+LRI, PDI, NBSP = "\u2066", "\u2069", "\u00a0"
+# "38 °C" is not split over two lines: in right-to-left text "°C" would start the next line.
+_UNIT_SPACE = re.compile(r"(?<=\d) (?=°)")
+
+
+def isolate_ltr(text: str) -> str:
+    """Right-to-left text with each Latin run set apart (Unicode isolates), so that "5-FU"
+    or "(206) 555-0142" keeps its order in an Arabic line instead of printing as "FU-5".
+    Text with no right-to-left letters is returned as it is."""
+    if not _RTL_CHAR.search(text):
+        return text
+    return _LTR_RUN.sub(lambda m: f"{LRI}{_UNIT_SPACE.sub(NBSP, m.group(0))}{PDI}", text)
+
+
 def fingerprint(text: str) -> str:
     """A short fingerprint of a point's source text (white space does not count)."""
     return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()[:8]
@@ -75,6 +95,11 @@ class Locale:
     tag: str  # "en-GB", or a bare language such as "en" where no varieties exist
     language: str
     spec: LocaleFile | None = None
+    # For a translation: the clinic's variety of English, whose regional points it prints
+    # (`only: [en-US]`, a point's `en-US:` wording) and whose temperature scale it adds.
+    variety: str | None = None
+    temperature: str = "celsius"
+    direction: str = "ltr"  # rtl: Latin runs in the text are set apart (isolate_ltr)
 
     @property
     def name(self) -> str:
@@ -102,12 +127,20 @@ class Locale:
         pattern, table = self._spelling
         if pattern is not None:
             value = pattern.sub(lambda m: _respell(m, table), value)
-        if self.spec and self.spec.temperature == "fahrenheit":
+        if self.temperature == "fahrenheit" or (
+            self.spec and self.spec.temperature == "fahrenheit"
+        ):
             value = CELSIUS.sub(
-                lambda m: f"{m.group(1)} °C ({fahrenheit(m.group(1))} °F)",
+                lambda m: f"{m.group(1)} °C ({self.decimal(fahrenheit(m.group(1)))} °F)",
                 value,
             )
         return value
+
+    def decimal(self, number: str) -> str:
+        """A number written this language's way (100.4 in English, 100,4 in Spanish)."""
+        from babel.numbers import format_decimal
+
+        return format_decimal(float(number), locale=self.babel)
 
     def banned_words(self, value: str) -> list[str]:
         return [m.group(0) for m in self.banned.finditer(value)] if self.banned else []
@@ -120,10 +153,10 @@ class Locale:
     # ------------------------------------------------------------------ leaflets
 
     def keeps(self, point: Point) -> bool:
-        return not point.only or self.tag in point.only
+        return not point.only or self.tag in point.only or self.variety in point.only
 
     def point(self, point: Point) -> Point:
-        variant = point.variant(self.tag)
+        variant = point.variant(self.variety or self.tag)
         text = variant.text if variant else point.text
         refs = variant.refs if variant and variant.refs is not None else point.refs
         return Point(text=self.text(text), refs=refs)

@@ -167,14 +167,34 @@ class Review(Strict):
 
 
 class Translation(Strict):
-    """Where a translated leaflet came from; required on every non-source language."""
+    """Where a translation came from; required on every file that is not in English.
+
+    `source_hash` is the fingerprint of the English words it was translated from; `handouts
+    check` says when the English has changed since (and the fingerprint to set once the
+    translation is brought up to date). Until `clinically_reviewed` is true, the leaflet
+    prints a line saying that no clinician fluent in the language has checked it.
+    """
 
     source_lang: Annotated[str, StringConstraints(pattern=LANG_TAG.pattern)]
     source_version: Text
-    method: CleanText  # e.g. "translated by a professional translator from the English v1.0"
-    translator: CleanText
+    source_hash: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{8}$")] | None = None
+    method: Literal["machine-assisted", "professional"]
+    translator: CleanText  # who or what made it, e.g. "Lingua Medical Ltd" or a tool's name
     clinically_reviewed: bool = False
-    reviewed_by: CleanText | None = None
+    reviewed_by: CleanText | None = None  # the clinician fluent in the language
+    reviewed_on: date | None = None
+    # Labels that are rightly the same words as in English (French "Version {version}"),
+    # so that `handouts check` does not report them as left untranslated.
+    same_as_english: list[Text] = []
+
+    @model_validator(mode="after")
+    def _reviewer(self) -> Translation:
+        if self.clinically_reviewed and not self.reviewed_by:
+            raise ValueError(
+                "a reviewed translation needs reviewed_by: the clinician, fluent in the "
+                "language, who checked it"
+            )
+        return self
 
 
 class Section(Strict):
@@ -400,6 +420,7 @@ class Labels(Strict):
     summary_kicker: Text  # above the title on the one-page summary
     fold_here: Text  # on the tri-fold's inside flap
     summary_sources: Annotated[Text, _needs("title")]  # at the foot of the one-page summary
+    translation: Translation | None = None  # where the labels came from, if not English
 
 
 class LocaleFile(Strict):
@@ -651,6 +672,20 @@ class Approval(Strict):
     ]  # leaflet id -> the version signed off, e.g. steroid-injections: "1.1"
 
 
+LanguageTag = Annotated[str, StringConstraints(pattern=LANG_TAG.pattern)]
+
+
+class ClinicTexts(Strict):
+    """A clinic's own words in another language: only the clinic can translate them."""
+
+    department: CleanText | None = None
+    disclaimer: CleanText | None = None
+
+
+# The clinic texts a leaflet in another language prints from `translations:`.
+CLINIC_TEXTS = ("department", "disclaimer")
+
+
 class ClinicFile(Strict):
     """`<clinic folder>/clinic.yaml`: who the clinic is, how to reach it, how it looks."""
 
@@ -663,6 +698,30 @@ class ClinicFile(Strict):
     defaults: ClinicDefaults = ClinicDefaults()
     disclaimer: CleanText | None = None
     approvals: list[Approval] = []  # clinical sign-off of the leaflets this clinic prints
+    # The department and disclaimer in other languages, e.g. es: {department: ...}; a
+    # leaflet in a language without them prints the English ones (and check says so).
+    translations: dict[
+        Annotated[str, StringConstraints(pattern=LANG_TAG.pattern)], ClinicTexts
+    ] = {}
+
+    def in_language(self, language: str) -> ClinicFile:
+        """This clinic's file with its department and disclaimer in `language` where given."""
+        texts = self.translations.get(language)
+        if texts is None:
+            return self
+        meta = self.meta
+        if texts.department:
+            meta = meta.model_copy(update={"department": texts.department})
+        update = {"meta": meta}
+        if texts.disclaimer:
+            update["disclaimer"] = texts.disclaimer
+        return self.model_copy(update=update)
+
+    def untranslated(self, language: str) -> list[str]:
+        """The clinic texts given in English but not in `language`."""
+        texts = self.translations.get(language) or ClinicTexts()
+        given = {"department": self.meta.department, "disclaimer": self.disclaimer}
+        return [name for name in CLINIC_TEXTS if given[name] and not getattr(texts, name)]
 
     @model_validator(mode="before")
     @classmethod

@@ -154,6 +154,13 @@ def write_text_safely(path: Path, text: str, marker: str, option: str = "--outpu
     _replace(path, text.encode("utf-8"), elsewhere="choose another file to write to")
 
 
+def update_file(path: Path, data: bytes) -> None:
+    """Replace a file the user asked handouts to change (a translation being imported):
+    written whole or not at all, so that no failure leaves it half-written."""
+    _usable_name(path, "the file")
+    _replace(path, data, elsewhere="check the folder's permissions and free space")
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write one file on its own (no clinic record); see OutputFolders for leaflets."""
     check_writable(path)

@@ -44,9 +44,10 @@ from . import __version__
 from .clinic import Clinic
 from .content import Library
 from .errors import RenderError
-from .locales import Locale
+from .locales import Locale, isolate_ltr
 from .models import PersonalDetails
 from .paths import templates_dir
+from .translations import SOURCE_LANG
 
 PAGE_SIZES = {"a4": "A4", "letter": "letter"}
 
@@ -239,7 +240,8 @@ def fill(template: str, **values: Any) -> str:
         if name not in values:
             raise SecurityError(f"the text '{template}' needs a value for {{{name}}}")
         out.append(str(values[name]))
-    return "".join(out)
+    # In a right-to-left label, a filled-in number or name keeps its own order.
+    return isolate_ltr("".join(out))
 
 
 def css_string(value: str) -> Markup:
@@ -317,7 +319,10 @@ def build_context(
     contact = clinic.brand.contact
     emergency_number = contact.emergency_number or labels.emergency_services
     review = handout.review
-    signed = clinic.sign_off(treatment, locale.language, review)
+    # A translation is signed off with its English leaflet (its own review is its record's).
+    signed = clinic.sign_off(
+        treatment, SOURCE_LANG if handout.translation else locale.language, review
+    )
     lang = locale.tag
     context = {
         "treatment": treatment,
@@ -326,7 +331,7 @@ def build_context(
         "handout": handout,
         "labels": labels,
         "h": labels.headings,
-        "clinic": clinic.brand,
+        "clinic": clinic.brand.in_language(locale.language),
         "clinic_name": clinic.display_name,
         "logo": clinic.logo,
         "contact": contact,
@@ -353,12 +358,27 @@ def build_context(
         "page_counter": css_counter_content(labels.page_of),
         "keywords": ", ".join(["scar", treatment, handout.title]),
         "generator": f"handouts {__version__}",
-        "needs_translation_review": bool(
-            handout.translation and not handout.translation.clinically_reviewed
+        "needs_translation_review": any(
+            record is not None and not record.clinically_reviewed
+            for record in (handout.translation, labels.translation)
         ),
     }
     assert context.keys() == TEMPLATE_VARIABLES.keys(), "document every template variable"
-    return {name: template_data(value) for name, value in context.items()}
+    data = {name: template_data(value) for name, value in context.items()}
+    if labels.direction == "rtl":  # "5-FU" keeps its order in an Arabic line
+        data["handout"] = _isolated(data["handout"])
+    return data
+
+
+def _isolated(value: Any) -> Any:
+    """Template data with the Latin runs of its right-to-left text set apart."""
+    if isinstance(value, str):
+        return isolate_ltr(value)
+    if isinstance(value, SimpleNamespace):
+        return SimpleNamespace(**{k: _isolated(v) for k, v in vars(value).items()})
+    if isinstance(value, list):
+        return [_isolated(v) for v in value]
+    return value
 
 
 def template_data(value: Any) -> Any:

@@ -170,10 +170,17 @@ def _run(box, page: int, chain: tuple, order: int) -> Run | None:
         _number(v) for v in (box.position_x, box.position_y, box.width, box.height)
     ):
         return None
-    # The glyphs' middle band: a text box is as tall as the font (ascent and descent),
-    # so with a line height under about 1.35 it reaches into the lines above and below.
-    top = box.position_y + 0.2 * box.height
-    bottom = box.position_y + 0.8 * box.height
+    # The glyphs' middle band, from the baseline: a text box is as tall as the font's
+    # ascent and descent, which reach into the lines above and below (Noto Sans Arabic's
+    # are twice the font size), so the box itself says little about where the ink is.
+    baseline = getattr(box, "baseline", None)
+    size = box.style["font_size"]
+    if _number(baseline) and _number(size):
+        top = box.position_y + baseline - 0.55 * size
+        bottom = box.position_y + baseline + 0.1 * size
+    else:
+        top = box.position_y + 0.2 * box.height
+        bottom = box.position_y + 0.8 * box.height
     left, right = box.position_x, box.position_x + box.width
     trailing = len(box.text) - len(box.text.rstrip())
     if trailing:
@@ -492,7 +499,7 @@ class Required:
 def required_of(library: Library, job: Job) -> list[Required]:
     """What every leaflet must print: both safety headings, the emergency number (or the
     words said instead) and the clinic's phone number when it gives one."""
-    locale = library.locale(job.lang)
+    locale = library.resolve_locale(job.lang, job.clinic.brand.defaults.language)
     labels = library.localised_labels(locale)
     contact = job.clinic.brand.contact
     required = [

@@ -3,10 +3,11 @@
 #   - Pango: the text engine WeasyPrint draws with
 #   - HarfBuzz's subsetter: embeds only the letters used (about 5x faster than without)
 #   - Noto Sans and DejaVu fonts: the leaflets' typefaces, with wide language coverage
+#     (fonts-noto-core: Latin, Vietnamese, Arabic; fonts-noto-cjk: Chinese)
 # Pass extra package names as arguments (the docs target adds poppler-utils).
 set -euo pipefail
 
-packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig fonts-noto-core fonts-dejavu-core "$@")
+packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig fonts-noto-core fonts-noto-cjk fonts-dejavu-core "$@")
 missing=()
 for package in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then

@@ -37,7 +37,15 @@ def test_list_json():
     info = json.loads(result.stdout)
     by_id = {t["id"]: t for t in info["treatments"]}
     assert by_id[TREATMENT]["titles"]["en"] == "Steroid injections for raised scars"
-    assert info["languages"] == {"en": "English"}
+    assert info["languages"] == {
+        "ar": "العربية",
+        "en": "English",
+        "es": "Español",
+        "fr": "Français",
+        "pt": "Português",
+        "vi": "Tiếng Việt",
+        "zh-Hans": "简体中文",
+    }
     assert "standard" in info["styles"]
     assert {"neutral", "riverside-dermatology", "harbour-skin-clinic"} <= set(info["clinics"])
 
@@ -80,7 +88,7 @@ def test_build_prints_the_path(tmp_path):
     ("args", "expected"),
     [
         (["steroid-injection"], "Did you mean 'steroid-injections'?"),
-        ([TREATMENT, "-l", "xx"], "Available: en"),
+        ([TREATMENT, "-l", "xx"], "Available: ar, en, es, fr, pt, vi, zh-Hans"),
         ([TREATMENT, "-s", "standrd"], "Did you mean 'standard'?"),
         ([TREATMENT, "-c", "riverside"], "Available: harbour-skin-clinic, neutral, riverside-"),
         ([TREATMENT, "--paper", "a5"], "Available: a4, letter"),

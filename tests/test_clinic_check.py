@@ -84,9 +84,9 @@ def _fancy_style(clinic):
     return f"clinic.yaml:{line}: defaults.style: there is no style called 'fancy'"
 
 
-def _french(clinic):
-    line = replace_in(clinic / "clinic.yaml", "language: en-GB", "language: fr")
-    return f"clinic.yaml:{line}: defaults.language: there are no leaflets in 'fr' yet"
+def _german(clinic):
+    line = replace_in(clinic / "clinic.yaml", "language: en-GB", "language: de")
+    return f"clinic.yaml:{line}: defaults.language: there are no leaflets in 'de' yet"
 
 
 def _hidden_emergency(clinic):
@@ -100,7 +100,7 @@ BREAKERS = [
     _css_import,
     _svg_with_external_image,
     _fancy_style,
-    _french,
+    _german,
     _hidden_emergency,
 ]
 
@@ -280,7 +280,7 @@ def test_build_strict_makes_ignored_css_an_error(starter, tmp_path):
 
 
 def test_a_leaflet_too_long_for_its_style_names_a_long_clinic_value(starter, tmp_path):
-    department = "Department of Dermatology, Plastic Surgery and Scar Management " * 6
+    department = "Department of Dermatology, Plastic Surgery and Scar Management " * 9
     replace_in(
         starter / "clinic.yaml",
         "  # department: Dermatology and Scar Clinic",

@@ -204,8 +204,8 @@ def test_each_clinic_prints_its_own_english(tmp_path):
     ("lang", "message"),
     [
         ("en-AU", "There is no variety of en (content/locales) called 'en-AU'"),
-        ("fr", "There is no 'fr' version of silicone-gel"),
-        ("english", "'english' is not a language tag like en, en-GB or en-US"),
+        ("de", "There is no 'de' version of silicone-gel"),
+        ("english", "'english' is not a language tag like en, en-GB, es or zh-Hans"),
     ],
 )
 def test_a_language_that_does_not_exist_is_refused(tmp_path, lang, message):

@@ -212,7 +212,10 @@ def test_list_json_with_a_broken_leaflet_is_still_json(content_copy):
     result = invoke("list", "--content", content_copy, "--json")
     assert result.exit_code == 1
     info = json.loads(result.stdout)
-    assert [b["treatment"] for b in info["broken"]] == [TREATMENT]
+    # The English file is reported; its translations are listed as unusable with it.
+    assert [(b["treatment"], b["lang"]) for b in info["broken"]] == [(TREATMENT, "en")]
+    [entry] = [t for t in info["treatments"] if t["id"] == TREATMENT]
+    assert entry["broken"] == ["ar", "en", "es", "fr", "pt", "vi", "zh-Hans"]
 
 
 # ------------------------------------------------------------ no Python in messages
