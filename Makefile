@@ -60,6 +60,10 @@ docs: install
 	pdftoppm -r 60 -png -singlefile -f 1 -l 1 $(DOCS_PDF)/riverside-dermatology/en-GB/steroid-injections-large-print-a4.pdf docs/images/style-large-print
 	pdftoppm -r 60 -png -singlefile $(DOCS_PDF)/riverside-dermatology/en-GB/steroid-injections-summary-a4.pdf docs/images/style-summary
 	pdftoppm -r 45 -png -f 1 -l 2 $(DOCS_PDF)/riverside-dermatology/en-GB/steroid-injections-trifold-a4.pdf docs/images/style-trifold
+	$(HANDOUTS) build steroid-injections -c riverside-dermatology -l ar -l zh-Hans -l vi -o $(DOCS_PDF)
+	for lang in ar zh-Hans vi; do \
+	  pdftoppm -r 45 -png -singlefile -f 1 -l 1 $(DOCS_PDF)/riverside-dermatology/$$lang/steroid-injections-standard-a4.pdf $(DOCS_PDF)/page1-$$lang; done
+	$(PYTHON) scripts/side-by-side.py docs/images/languages-page1.png $(DOCS_PDF)/page1-ar.png $(DOCS_PDF)/page1-zh-Hans.png $(DOCS_PDF)/page1-vi.png
 
 # Editor schemas in schemas/ (a test fails when they are out of date).
 schemas:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
@@ -70,15 +70,12 @@ def printable(text: str) -> Iterable[str]:
 
 
 class FontSet:
-    """The fonts a leaflet prints with: the clinic's files first, then the styles' fonts."""
+    """The fonts every style names, and the letters they have between them."""
 
-    def __init__(self, clinic_files: Sequence[Path] = ()) -> None:
+    def __init__(self) -> None:
         self.names: list[str] = []
         self.missing: list[str] = []
         self._covered: set[int] = set()
-        for path in clinic_files:
-            self.names.append(path.name)
-            self._covered |= characters_of(path)
         for family in STYLE_FONTS:
             found = installed_font(family)
             if found is None:

@@ -42,8 +42,8 @@ KNOWN = {
         "summary",
         "a one-page card for the fridge: aftercare, when to call",
         pages=1,
-        # Last, the smallest size with the lines closer together (1.2 instead of 1.3): a
-        # translation runs 15-30 % longer than the English it was made from.
+        # Last, the smallest size with the lines closer together (1.2 instead of 1.3) and a
+        # smaller title: a translation runs 15-30 % longer than the English it came from.
         fit_sizes=(11.5, 11, 10.5, 10, (10, 1.2)),
         min_text_pt=10,
     ),
@@ -52,6 +52,9 @@ KNOWN = {
         "a tri-fold brochure: 2 landscape pages, printed on both sides and folded in three",
         pages=2,
         landscape=True,
+        # Then its lines closer together (1.2 instead of 1.3) and a smaller title, never
+        # its text smaller.
+        fit_sizes=(9.5, (9.5, 1.2)),
         min_text_pt=9,
         panels=(
             ("panel-flap", 0, 0),
@@ -75,8 +78,11 @@ def style_info(name: str) -> Style:
 def fit_css(size: float | tuple[float, float] | None) -> str:
     """The extra rule that sets a style's text size (and line height) for one try (see
     Style.fit_sizes)."""
-    if isinstance(size, tuple):
-        return f"html {{ font-size: {size[0]}pt; line-height: {size[1]}; }}"
+    if isinstance(size, tuple):  # the last try: closer lines and a smaller title
+        return (
+            f"html {{ font-size: {size[0]}pt; line-height: {size[1]}; }} "
+            "h1, .front h1 { font-size: 1.8em; }"
+        )
     return f"html {{ font-size: {size}pt; }}" if size else ""
 
 

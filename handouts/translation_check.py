@@ -221,11 +221,10 @@ def _clinic_texts(library: Library, clinic: Clinic, lang: str) -> list[Problem]:
 def _font_problems(library: Library, clinics: Sequence[Clinic]) -> list[Problem]:
     """Every letter of every language's leaflets, labels and clinic texts must be in a font
     the leaflet prints with."""
-    sets = {None: FontSet()}
-    for clinic in clinics:
-        sets[clinic.name] = FontSet(_clinic_font_files(clinic))
+    # The styles' fonts are the fallback of every leaflet; a clinic's own fonts come first
+    # but can only add letters, so the styles' fonts decide what can be printed.
+    base = FontSet()
     problems: list[Problem] = []
-    base = sets[None]
     if base.missing:
         problems.append(
             Problem(
@@ -291,11 +290,3 @@ def _font_problems(library: Library, clinics: Sequence[Clinic]) -> list[Problem]
             if isinstance(node, str):
                 look(path, tree, place, node)
     return problems
-
-
-def _clinic_font_files(clinic: Clinic) -> list[Path]:
-    return [
-        clinic.folder / file.path
-        for family in clinic.brand.typography.fonts
-        for file in family.files
-    ]

@@ -19,6 +19,7 @@ Each failure is a RenderError that names the field or part and says what to chan
 from __future__ import annotations
 
 import itertools
+import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -539,12 +540,26 @@ def required_of(library: Library, job: Job) -> list[Required]:
         required.append(
             Required("the clinic's phone number", "contact.phone", contact.phone, number=True)
         )
+    handout = library.localised(job.treatment, locale)
+    records = (handout.translation, labels.translation)
+    if any(record is not None and not record.clinically_reviewed for record in records):
+        required.append(
+            Required(
+                "the line saying that no fluent clinician has checked the translation",
+                "labels.translation_notice",
+                labels.translation_notice,
+            )
+        )
     return required
 
 
 def _fold(text: str) -> str:
     """Text compared without spaces or case: line breaks can fall anywhere in it."""
-    return "".join(ch.casefold() for ch in text if not ch.isspace() and ch != "\u00ad")
+    return "".join(
+        ch.casefold()
+        for ch in text
+        if not ch.isspace() and unicodedata.category(ch) != "Cf"  # soft hyphens, isolates
+    )
 
 
 @dataclass
