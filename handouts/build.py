@@ -216,6 +216,8 @@ def make_pdf(library: Library, job: Job, renderer: Renderer, env) -> RenderedPdf
     html = render_html(env, context)
     what = describe(job)
     style = style_info(job.style)
+    # Each text size the style allows, largest first, until its pages (and a tri-fold's
+    # panels) come out as the style promises.
     for size in style.fit_sizes or (None,):
         try:
             pdf = renderer.render(
@@ -228,12 +230,15 @@ def make_pdf(library: Library, job: Job, renderer: Renderer, env) -> RenderedPdf
             )
         except RenderError as exc:
             raise RenderError(str(exc) + _given_in(job, str(exc))) from None
-        if style.pages is None or pdf.pages == style.pages:
-            break
-    try:
-        check_layout(style, pdf, f"The {what} leaflet", rtl=locale.direction == "rtl")
-    except RenderError as exc:
-        raise RenderError(str(exc) + _long_values(job)) from None
+        try:
+            check_layout(style, pdf, f"The {what} leaflet", rtl=locale.direction == "rtl")
+        except RenderError as exc:
+            too_long = RenderError(str(exc) + _long_values(job))
+            continue
+        too_long = None
+        break
+    if too_long is not None:
+        raise too_long
     # On the laid-out pages: no text out of its box, panel or page, or over other text, and
     # the safety-critical parts printed and readable (handouts/verify.py).
     from .verify import verify_leaflet

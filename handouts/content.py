@@ -322,12 +322,18 @@ class Library:
             self._handouts[key] = self._load_handout(self.handout_path(treatment, lang), lang)
         return self._handouts[key]
 
+    def tree(self, path: Path) -> Any:
+        """A file of the content folder as read (with its line numbers), read once."""
+        if path not in self._trees:
+            self._trees[path] = load_yaml(self._own(path))
+        return self._trees[path]
+
     def line(self, treatment: str, lang: str, loc: tuple) -> int | None:
         """The line of a field in a leaflet that has been loaded."""
         return line_of(self._trees.get(self.handout_path(treatment, lang)), loc)
 
     def _load_handout(self, path: Path, lang: str) -> HandoutBase:
-        tree = self._trees[path] = load_yaml(self._own(path))
+        tree = self._trees[path] = load_yaml(self._own(path))  # read again: it may have changed
         if lang != SOURCE_LANG:
             return self._load_translation(path, tree)
         kind = tree.get("kind", "treatment") if isinstance(tree, dict) else "treatment"

@@ -28,7 +28,7 @@ from pydantic import BaseModel
 
 from .models import HandoutBase, Labels, LocaleFile, Point
 
-CELSIUS = re.compile(r"(?<![\d.,])(-?\d+(?:\.\d+)?)\s?°C(?!\s*\(\s*-?\d)")
+CELSIUS = re.compile(r"(?<![\d.,])(-?\d+(?:[.,]\d+)?)\s?°C(?!\s*\(\s*-?\d)")  # 37.5 or 37,5
 
 
 # A run of left-to-right text inside right-to-left text: Latin words, numbers and units
@@ -57,7 +57,7 @@ def fingerprint(text: str) -> str:
 
 
 def fahrenheit(celsius: str) -> str:
-    value = round(float(celsius) * 9 / 5 + 32, 1)
+    value = round(float(celsius.replace(",", ".")) * 9 / 5 + 32, 1)
     return f"{value:.1f}".removesuffix(".0")
 
 

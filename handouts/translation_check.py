@@ -76,8 +76,8 @@ def check_translations(
                 continue
             try:
                 handout = library.handout(treatment, lang)
-                english = load_yaml(english_path)
-                translated = load_yaml(path)
+                english = library.tree(english_path)
+                translated = library.tree(path)
             except (ContentError, UserError):
                 continue  # reported with the files' own problems
             record = handout.translation
@@ -177,7 +177,7 @@ def _english_labels(library: Library, lang: str) -> list[Problem]:
     except (ContentError, UserError):
         return []
     path = library.root / "ui" / f"{lang}.yaml"
-    tree = load_yaml(path)
+    tree = library.tree(path)
     record = library.labels(lang).translation
     same = set(record.same_as_english) if record else set()
     problems = []
@@ -257,7 +257,7 @@ def _font_problems(library: Library, clinics: Sequence[Clinic]) -> list[Problem]
         for lang in library.languages_of(treatment):
             path = library.handout_path(treatment, lang)
             try:
-                tree = load_yaml(path)
+                tree = library.tree(path)
             except ContentError:
                 continue
             for place, text in strings(tree):
@@ -265,7 +265,7 @@ def _font_problems(library: Library, clinics: Sequence[Clinic]) -> list[Problem]
     for lang in library.ui_languages():
         path = library.root / "ui" / f"{lang}.yaml"
         try:
-            tree = load_yaml(path)
+            tree = library.tree(path)
         except ContentError:
             continue
         for place, value in _flat(tree):

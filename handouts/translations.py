@@ -272,4 +272,4 @@ def numbers(text: str) -> list[str]:
         if re.fullmatch(r"\d{1,3}[.,]\d{3}", value):
             value = value.replace(",", "").replace(".", "")
         found.append(value.replace(",", "."))
-    return sorted(found)
+    return sorted(found, key=float)

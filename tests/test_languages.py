@@ -7,6 +7,7 @@ font has, labels left in English, and a lossless PO round trip."""
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pdfplumber
@@ -16,7 +17,7 @@ from typer.testing import CliRunner
 from handouts.build import Selection, plan, run, stylesheets_of
 from handouts.cli import app
 from handouts.content import Library
-from handouts.paths import content_dir
+from handouts.paths import clinics_dir, content_dir
 from handouts.pdf import Renderer
 from handouts.templating import build_context, make_env, render_html, template_roots
 
@@ -190,6 +191,16 @@ def test_language_tags_are_read_in_any_case(tmp_path):
     assert (tmp_path / "neutral" / "zh-Hans" / f"{TREATMENT}-summary-a4.pdf").is_file()
 
 
+def test_chinese_lines_never_start_with_closing_punctuation(leaflets):
+    """Chinese breaks between characters; a comma or full stop must not start a line."""
+    lines = [line.strip() for line in text_of(leaflets["zh-Hans"]).splitlines() if line.strip()]
+    assert len(lines) > 60
+    closing = tuple("，。、；：？！）》」』”")
+    assert [line for line in lines if line.startswith(closing)] == []
+    # ...and no word is hyphenated: there is no dictionary for Chinese.
+    assert not any(line.endswith("-") for line in lines)
+
+
 # ------------------------------------------------------------------ Arabic, right to left
 
 
@@ -307,79 +318,92 @@ def test_latin_runs_in_arabic_keep_their_order(tmp_path):
 # ------------------------------------------------------------------ check
 
 
-@pytest.fixture
-def checked(content_copy):
-    def run_check(*extra):
-        return invoke("check", "--content", content_copy, "--quick", *extra)
-
-    return run_check
-
-
-def test_a_stale_translation_is_reported(content_copy, checked):
+@pytest.fixture(scope="module")
+def broken(tmp_path_factory):
+    """A content folder and a clinic with one mistake of each kind (each in its own leaflet),
+    checked once, and once with --strict."""
+    root = tmp_path_factory.mktemp("broken")
+    content, clinic = root / "content", root / "clinic"
+    shutil.copytree(content_dir(), content)
+    shutil.copytree(clinics_dir() / "riverside-dermatology", clinic)
+    where = {}
+    # The English changed after translation: its six translations are out of date.
     replace_in(
-        content_copy / "treatments" / TREATMENT / "en.yaml",
-        "title: Steroid injections for raised scars",
-        "title: Steroid injections for raised and itchy scars",
+        content / "treatments" / "cryotherapy" / "en.yaml",
+        "title: Cryotherapy (freezing)",
+        "title: Cryotherapy (freezing the scar)",
     )
-    result = checked()
-    stale = [line for line in result.output.splitlines() if "out of date" in line]
-    assert len(stale) == 6 and all(f"{TREATMENT}/" in line for line in stale)
-    assert "set source_hash:" in stale[0]
-    assert checked("--strict").exit_code == 1
-
-
-def test_a_changed_dose_is_reported(content_copy, checked):
-    es = content_copy / "treatments" / "silicone-gel" / "es.yaml"
-    text = es.read_text(encoding="utf-8")
-    assert "12 horas" in text
-    line = replace_in(es, "12 horas", "21 horas")
-    result = checked()
-    assert result.exit_code == 1
-    assert f"es.yaml:{line}:" in result.output
-    assert "numbers differ from the English: English 12" in result.output
-
-
-def test_a_character_no_font_has_fails_check(content_copy, checked):
+    # A dose changed in a translation.
+    where["dose"] = replace_in(
+        content / "treatments" / "silicone-gel" / "es.yaml", "12 horas", "21 horas"
+    )
     # A Thai letter, as in a name typed into a Vietnamese leaflet: no font named has it.
-    replace_in(content_copy / "treatments" / TREATMENT / "vi.yaml", "title: ", "title: \u0e01 ")
-    result = checked()
-    assert result.exit_code == 1
-    assert "U+0E01 THAI CHARACTER KO KAI" in result.output and "vi.yaml" in result.output
-    assert "Noto Sans CJK SC" in result.output  # names the fonts looked in
-
-
-def test_a_missing_translation_and_english_labels_are_reported(content_copy, checked):
-    (content_copy / "treatments" / "laser" / "pt.yaml").unlink()
-    replace_in(
-        content_copy / "ui" / "fr.yaml", "prepared_for: ", "prepared_for: Prepared for you #"
-    )
-    result = checked()
-    assert "no Português translation of laser" in result.output
-    assert "fr.yaml" in result.output and "prepared_for: is still in English" in result.output
-
-
-def test_clinic_texts_missing_in_a_language_are_reported(clinic_copy, content_copy):
-    replace_in(clinic_copy / "clinic.yaml", "  vi:\n", "  xx-unused:\n")
-    result = invoke("check", "--content", content_copy, "--quick", "-c", clinic_copy)
-    assert "translations.vi" in result.output and "department and disclaimer" in result.output
-
-
-def test_a_translation_out_of_shape_names_the_line(content_copy, checked):
-    fr = content_copy / "treatments" / TREATMENT / "fr.yaml"
+    replace_in(content / "treatments" / TREATMENT / "vi.yaml", "title: ", "title: \u0e01 ")
+    # A translation missing, and a label left in English.
+    (content / "treatments" / "laser" / "pt.yaml").unlink()
+    replace_in(content / "ui" / "fr.yaml", "prepared_for: ", "prepared_for: Prepared for you #")
+    # A translation with a point fewer than its English.
+    fr = content / "treatments" / "subcision" / "fr.yaml"
     text = fr.read_text(encoding="utf-8")
     start = text.index("key_points:\n") + len("key_points:\n")
-    end = text.index("\n", start) + 1
-    fr.write_text(text[:start] + text[end:], encoding="utf-8")  # drop the first key point
-    result = checked()
-    assert result.exit_code == 1
-    assert "fr.yaml" in result.output and "key_points" in result.output
-    assert "the English has" in result.output
+    fr.write_text(text[:start] + text[text.index("\n", start) + 1 :], encoding="utf-8")
+    # The clinic gives no Vietnamese department or disclaimer.
+    replace_in(clinic / "clinic.yaml", "  vi:\n", "  xx-unused:\n")
+    args = ("check", "--content", content, "--quick", "-c", clinic)
+    return invoke(*args), invoke(*args, "--strict"), where
 
 
-def test_reading_ease_per_language(checked):
-    result = checked()
-    assert re.search(r"es\s+15\s+\d+\.\d Fernández Huerta", result.output), result.output
-    assert re.search(r"zh-Hans\s+15\s+no formula", result.output)
+def lines_with(result, text: str) -> list[str]:
+    return [line for line in result.output.splitlines() if text in line]
+
+
+def test_a_stale_translation_is_reported(broken):
+    relaxed, strict, _ = broken
+    stale = lines_with(relaxed, "out of date")
+    assert len(stale) == 6 and all("cryotherapy/" in line for line in stale)
+    assert all(line.startswith("Warning:") for line in stale)
+    assert "set source_hash:" in stale[0]
+    assert all(line.startswith("Error:") for line in lines_with(strict, "out of date"))
+
+
+def test_a_changed_dose_is_reported(broken):
+    relaxed, _, where = broken
+    assert relaxed.exit_code == 1
+    [dose] = lines_with(relaxed, "numbers differ")
+    assert f"silicone-gel/es.yaml:{where['dose']}:" in dose
+    assert "English 2, 3, 3, 12, translation 2, 3, 3, 21" in dose
+
+
+def test_a_character_no_font_has_fails_check(broken):
+    relaxed, _, _ = broken
+    [line] = lines_with(relaxed, "U+0E01 THAI CHARACTER KO KAI")
+    assert line.startswith("Error:") and f"{TREATMENT}/vi.yaml:" in line
+    assert "Noto Sans CJK SC" in line  # names the fonts looked in
+
+
+def test_a_missing_translation_and_english_labels_are_reported(broken):
+    relaxed, _, _ = broken
+    assert lines_with(relaxed, "no Português translation of laser")
+    [label] = lines_with(relaxed, "prepared_for: is still in English")
+    assert "ui/fr.yaml" in label
+
+
+def test_clinic_texts_missing_in_a_language_are_reported(broken):
+    relaxed, _, _ = broken
+    [line] = lines_with(relaxed, "translations.vi")
+    assert "department and disclaimer" in line and "clinic.yaml" in line
+
+
+def test_a_translation_out_of_shape_names_the_line(broken):
+    relaxed, _, _ = broken
+    [line] = lines_with(relaxed, "the English has")
+    assert line.startswith("Error:") and "subcision/fr.yaml" in line and "key_points" in line
+
+
+def test_reading_ease_per_language(broken):
+    relaxed, _, _ = broken
+    assert re.search(r"es\s+15\s+\d+\.\d Fernández Huerta", relaxed.output), relaxed.output
+    assert re.search(r"zh-Hans\s+15\s+no formula", relaxed.output)
 
 
 # ------------------------------------------------------------------ PO files
