@@ -195,7 +195,25 @@ def test_chinese_lines_never_start_with_closing_punctuation(leaflets):
     """Chinese breaks between characters; a comma or full stop must not start a line."""
     lines = [line.strip() for line in text_of(leaflets["zh-Hans"]).splitlines() if line.strip()]
     assert len(lines) > 60
-    closing = tuple("，。、；：？！）》」』”")
+    # Full-width comma, full stop, enumeration comma, semicolon, colon, question and
+    # exclamation marks, closing bracket and quotes.
+    closing = tuple(
+        chr(c)
+        for c in (
+            0xFF0C,
+            0x3002,
+            0x3001,
+            0xFF1B,
+            0xFF1A,
+            0xFF1F,
+            0xFF01,
+            0xFF09,
+            0x300B,
+            0x300D,
+            0x300F,
+            0x201D,
+        )
+    )
     assert [line for line in lines if line.startswith(closing)] == []
     # ...and no word is hyphenated: there is no dictionary for Chinese.
     assert not any(line.endswith("-") for line in lines)
