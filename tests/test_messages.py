@@ -207,9 +207,11 @@ def test_list_and_check_json_stay_json_on_errors(tmp_path, command):
     assert result.stderr == f"Error: {error['message']}\n"
 
 
-def test_list_json_with_a_broken_leaflet_is_still_json(content_copy):
-    replace_in(content_copy / "treatments" / TREATMENT / "en.yaml", "\nsubtitle:", "\nsubtitel:")
-    result = invoke("list", "--content", content_copy, "--json")
+def test_list_json_with_a_broken_leaflet_is_still_json(full_content_copy):
+    replace_in(
+        full_content_copy / "treatments" / TREATMENT / "en.yaml", "\nsubtitle:", "\nsubtitel:"
+    )
+    result = invoke("list", "--content", full_content_copy, "--json")
     assert result.exit_code == 1
     info = json.loads(result.stdout)
     # The English file is reported; its translations are listed as unusable with it.
