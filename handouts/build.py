@@ -208,6 +208,58 @@ def stylesheets_of(job: Job) -> list[Path]:
     return [styles_dir() / f"{job.style}.css", *job.clinic.extra_css]
 
 
+def _fitted(style, job: Job, renderer: Renderer, html: str, what: str, rtl: bool) -> RenderedPdf:
+    """The leaflet at the largest text size the style allows (Style.fit_sizes) at which its
+    pages, and a tri-fold's panels, come out as the style promises.
+
+    The largest size is tried first (most leaflets fit at once), then the smallest: if even
+    that does not fit, the leaflet is refused after two layouts instead of one per size;
+    otherwise the sizes between are searched by halves."""
+    sizes = style.fit_sizes or (None,)
+    tried: dict[int, RenderedPdf | RenderError] = {}
+
+    def attempt(index: int) -> RenderedPdf | RenderError:
+        if index not in tried:
+            try:
+                pdf = renderer.render(
+                    html,
+                    base_url=job.clinic.folder,
+                    roots=template_roots(job.clinic),
+                    stylesheets=stylesheets_of(job),
+                    css=fit_css(sizes[index]),
+                    what=what,
+                )
+            except RenderError as exc:
+                raise RenderError(str(exc) + _given_in(job, str(exc))) from None
+            try:
+                check_layout(style, pdf, f"The {what} leaflet", rtl=rtl)
+                tried[index] = pdf
+            except RenderError as exc:
+                tried[index] = RenderError(str(exc) + _long_values(job))
+        return tried[index]
+
+    first = attempt(0)
+    if not isinstance(first, RenderError) or len(sizes) == 1:
+        return _or_raise(first)
+    last = attempt(len(sizes) - 1)
+    if isinstance(last, RenderError):
+        raise last
+    fits, too_big = len(sizes) - 1, 0  # the largest size known to fit; one known not to
+    while fits - too_big > 1:
+        middle = (fits + too_big) // 2
+        if isinstance(attempt(middle), RenderError):
+            too_big = middle
+        else:
+            fits = middle
+    return _or_raise(tried[fits])
+
+
+def _or_raise(outcome: RenderedPdf | RenderError) -> RenderedPdf:
+    if isinstance(outcome, RenderError):
+        raise outcome
+    return outcome
+
+
 def make_pdf(library: Library, job: Job, renderer: Renderer, env) -> RenderedPdf:
     """Template, layout and checks for one job; run in a worker process (handouts/limits.py)
     by `render_job` and `run`."""
@@ -216,29 +268,7 @@ def make_pdf(library: Library, job: Job, renderer: Renderer, env) -> RenderedPdf
     html = render_html(env, context)
     what = describe(job)
     style = style_info(job.style)
-    # Each text size the style allows, largest first, until its pages (and a tri-fold's
-    # panels) come out as the style promises.
-    for size in style.fit_sizes or (None,):
-        try:
-            pdf = renderer.render(
-                html,
-                base_url=job.clinic.folder,
-                roots=template_roots(job.clinic),
-                stylesheets=stylesheets_of(job),
-                css=fit_css(size),
-                what=what,
-            )
-        except RenderError as exc:
-            raise RenderError(str(exc) + _given_in(job, str(exc))) from None
-        try:
-            check_layout(style, pdf, f"The {what} leaflet", rtl=locale.direction == "rtl")
-        except RenderError as exc:
-            too_long = RenderError(str(exc) + _long_values(job))
-            continue
-        too_long = None
-        break
-    if too_long is not None:
-        raise too_long
+    pdf = _fitted(style, job, renderer, html, what, rtl=locale.direction == "rtl")
     # On the laid-out pages: no text out of its box, panel or page, or over other text, and
     # the safety-critical parts printed and readable (handouts/verify.py).
     from .verify import verify_leaflet

@@ -71,14 +71,14 @@ CHEAP = settings(max_examples=250, derandomize=True, database=None, deadline=Non
 # A leaflet made per example: about a second each. A failing example is reported as found
 # (shrinking it would make hundreds more leaflets).
 RENDERED = settings(
-    max_examples=20,
+    max_examples=14,
     derandomize=True,
     database=None,
     deadline=None,
     phases=[Phase.explicit, Phase.generate],
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-RENDERED_FEW = settings(RENDERED, max_examples=12)
+RENDERED_FEW = settings(RENDERED, max_examples=9)
 
 # ----------------------------------------------------------------------------- text
 
