@@ -27,7 +27,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from .errors import Problem
 from .locales import fingerprint
-from .yamlfile import field_name, line_of, to_plain
+from .yamlfile import field_name, line_of, node_at, to_plain
 
 SOURCE_LANG = "en"
 # The fields whose lists hold points, in the order a leaflet prints them.
@@ -232,26 +232,16 @@ def set_string(tree: CommentedMap, english: Any, english_path: tuple, text: str)
     key = _key(english_path)
     if key[-1] in VARIANTS or english_path[-1] == "text":
         point_path = key[:-1] if key[-1] in VARIANTS else key
-        node = _node(tree, point_path)
+        node = node_at(tree, point_path)
         if not isinstance(node, dict):
-            has_variant = any(v in _node(english, point_path) for v in VARIANTS)
+            has_variant = any(v in node_at(english, point_path) for v in VARIANTS)
             if not has_variant:
                 _set(tree, point_path, text, english)
                 return
             _set(tree, point_path, CommentedMap({"text": node or ""}), english)
-        _node(tree, point_path)["text" if key[-1] not in VARIANTS else key[-1]] = text
+        node_at(tree, point_path)["text" if key[-1] not in VARIANTS else key[-1]] = text
         return
     _set(tree, key, text, english)
-
-
-def _node(tree: Any, path: tuple) -> Any:
-    node = tree
-    for step in path:
-        try:
-            node = node[step]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return node
 
 
 # ------------------------------------------------------------------ numbers

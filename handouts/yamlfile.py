@@ -595,13 +595,14 @@ def _text_with_a_colon(errors: list[dict[str, Any]], tree: Any) -> dict[tuple, b
     for error in errors:
         loc = tuple(error["loc"])
         if error["type"] == "extra_forbidden" and loc[:-1] in missing_text:
-            node = _node_at(tree, loc[:-1])
+            node = node_at(tree, loc[:-1])
             if isinstance(node, dict) and len(node) == 1 and isinstance(node.get(loc[-1]), str):
                 found[loc[:-1]] = True
     return found
 
 
-def _node_at(tree: Any, loc: tuple) -> Any:
+def node_at(tree: Any, loc: tuple) -> Any:
+    """The value at `loc` in a loaded tree, or None."""
     node = tree
     for step in loc:
         try:
