@@ -771,8 +771,8 @@ def translate_import_command(
         changed = import_po(_library(content), po_file)
     if not changed:
         typer.echo("Nothing changed: the files already hold these translations.")
-    for path in changed:
-        typer.echo(f"Updated {path}")
+    for path, new in changed:
+        typer.echo(f"{'Created' if new else 'Updated'} {path}")
 
 
 @clinic_app.command("init")

@@ -142,9 +142,9 @@ def _get(tree: Any, key: tuple) -> Any:
     return node
 
 
-def import_po(library: Library, po_file: Path) -> list[Path]:
-    """Write a PO file's translations into the YAML files; return the files changed.
-    Nothing is written if any entry is wrong."""
+def import_po(library: Library, po_file: Path) -> list[tuple[Path, bool]]:
+    """Write a PO file's translations into the YAML files; return the files changed, each
+    with whether it is new. Nothing is written if any entry is wrong."""
     from babel.messages.pofile import PoFileError, read_po
 
     try:
@@ -221,9 +221,9 @@ def import_po(library: Library, po_file: Path) -> list[Path]:
     for path, tree in trees.items():
         text = _dump(tree)
         if text != originals[path]:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            new = not path.exists()
             update_file(path, text.encode("utf-8"))
-            changed.append(path)
+            changed.append((path, new))
     return changed
 
 
@@ -264,7 +264,9 @@ def _new_translation(english: Any) -> CommentedMap:
 
 
 def _new_labels(library: Library, lang: str) -> CommentedMap:
-    tree = _yaml().load((library.root / UI / f"{SOURCE_LANG}.yaml").read_text(encoding="utf-8"))
+    english = (library.root / UI / f"{SOURCE_LANG}.yaml").read_text(encoding="utf-8")
+    body = "\n".join(line for line in english.splitlines() if not line.startswith("#"))
+    tree = _yaml().load(f"# Labels in {lang}, imported from a PO file.\n{body}\n")
     tree.insert(
         0,
         "translation",

@@ -497,3 +497,37 @@ def test_po_export_never_overwrites_a_file(tmp_path):
     result = invoke("translate", "export", "es", "-o", po)
     assert result.exit_code == 1 and "already exists" in result.output
     assert po.read_text() == "a translator's work\n"
+
+
+def test_po_import_starts_a_new_language(full_content_copy, tmp_path):
+    """A clinic adds German: export every string, have it translated, import, build."""
+    from babel.messages.pofile import read_po, write_po
+
+    po = tmp_path / "de.po"
+    assert (
+        invoke("translate", "export", "de", "-o", po, "--content", full_content_copy).exit_code == 0
+    )
+    with po.open("rb") as f:
+        catalog = read_po(f)
+    for message in catalog:
+        if message.id:  # a stand-in translation that keeps every number and {slot}
+            message.string = f"[de] {message.id}"
+    with po.open("wb") as f:
+        write_po(f, catalog)
+    po.write_text(
+        po.read_text(encoding="utf-8").replace(
+            '"Language-Team:', '"Language: de\\n"\n"Language-Team:', 1
+        ),
+        encoding="utf-8",
+    )
+    result = invoke("translate", "import", po, "--content", full_content_copy)
+    assert result.exit_code == 0, result.output
+    assert f"Created {full_content_copy / 'ui' / 'de.yaml'}" in result.output
+    assert result.output.count("Created") == 16  # 15 leaflets and the labels
+    built = invoke("build", TREATMENT, "-l", "de", "--content", full_content_copy, "-o", tmp_path)
+    assert built.exit_code == 0, built.output
+    [path] = (tmp_path / "neutral" / "de").glob("*.pdf")
+    text = text_of(path)
+    assert "[de] When to call us" in text and "[de] Steroid injections for raised scars" in text
+    checked = invoke("check", "--content", full_content_copy, "--quick")
+    assert "out of date" not in checked.output  # made from today's English
