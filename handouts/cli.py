@@ -445,9 +445,9 @@ def build_command(
             "--lang",
             "-l",
             metavar="LANG",
-            help="Language: en (your clinic's English), or a variety: en-GB (British) or "
-            "en-US (American). Repeat to build each: -l en-GB -l en-US. "
-            "Default: the clinic's.",
+            help="Language: en (your clinic's English), a variety: en-GB (British) or "
+            "en-US (American), or es, fr, pt, zh-Hans, ar, vi ('handouts list' shows them). "
+            "Repeat to build each: -l en -l es. Default: the clinic's.",
             show_default=False,
         ),
     ] = None,
