@@ -525,3 +525,17 @@ def test_po_import_starts_a_new_language(full_content_copy, tmp_path):
     assert "[de] When to call us" in text and "[de] Steroid injections for raised scars" in text
     checked = invoke("check", "--content", full_content_copy, "--quick")
     assert "out of date" not in checked.output  # made from today's English
+
+
+def test_a_clinic_cannot_hide_the_translation_line(clinic_copy, tmp_path):
+    css = clinic_copy / "assets" / "hide.css"
+    css.write_text(".translation-notice { display: none; }\n", encoding="utf-8")
+    with (clinic_copy / "clinic.yaml").open("a", encoding="utf-8") as brand:
+        brand.write("extra_css:\n  - assets/hide.css\n")
+    out = tmp_path / "out"
+    result = invoke("build", TREATMENT, "-l", "es", "-c", clinic_copy, "-o", out)
+    assert result.exit_code == 1
+    assert "no fluent clinician has checked the translation" in result.output
+    assert not list(tmp_path.rglob("*.pdf"))
+    # The English leaflet has no such line to hide, and builds.
+    assert invoke("build", TREATMENT, "-c", clinic_copy, "-o", out).exit_code == 0
