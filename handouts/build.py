@@ -239,8 +239,10 @@ def _fitted(style, job: Job, renderer: Renderer, html: str, what: str, rtl: bool
         return tried[index]
 
     first = attempt(0)
-    if not isinstance(first, RenderError) or len(sizes) == 1:
-        return _or_raise(first)
+    if not isinstance(first, RenderError):
+        return first
+    if len(sizes) == 1:
+        raise first
     last = attempt(len(sizes) - 1)
     if isinstance(last, RenderError):
         raise last
@@ -251,13 +253,7 @@ def _fitted(style, job: Job, renderer: Renderer, html: str, what: str, rtl: bool
             too_big = middle
         else:
             fits = middle
-    return _or_raise(tried[fits])
-
-
-def _or_raise(outcome: RenderedPdf | RenderError) -> RenderedPdf:
-    if isinstance(outcome, RenderError):
-        raise outcome
-    return outcome
+    return tried[fits]
 
 
 def make_pdf(library: Library, job: Job, renderer: Renderer, env) -> RenderedPdf:

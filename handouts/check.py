@@ -30,7 +30,7 @@ from .content import Library
 from .errors import ContentError, Problem, UserError
 from .locales import fingerprint
 from .models import HandoutBase, Point
-from .translation_check import Ease, check_translations
+from .translation_check import Ease, as_prose, check_translations
 from .yamlfile import field_name
 
 MAX_GRADE = 7.0
@@ -82,7 +82,7 @@ def score(sentences: Sequence[str]) -> tuple[int, float, float]:
     """(words, Flesch-Kincaid grade, SMOG) of a list of printed lines."""
     import textstat
 
-    text = " ".join(s if s.rstrip()[-1:] in ".?!:" else s + "." for s in sentences)
+    text = as_prose(sentences)
     return (
         textstat.lexicon_count(text),
         round(textstat.flesch_kincaid_grade(text), 1),

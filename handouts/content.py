@@ -154,7 +154,7 @@ class Library:
                     tag,
                     tag,
                     variety=variety,
-                    temperature=english.spec.temperature,
+                    temperature=english.temperature,
                     direction=self._direction(tag),
                 )
             return self._locales[key]
@@ -172,7 +172,7 @@ class Library:
                     raise ContentError(
                         [Problem(path, None, "language", f"should be '{language}', as in the name")]
                     )
-                self._locales[tag] = Locale(tag, language, spec)
+                self._locales[tag] = Locale(tag, language, spec, temperature=spec.temperature)
             else:
                 self._locales[tag] = Locale(tag, tag, direction=self._direction(tag))
         return self._locales[tag]
@@ -213,7 +213,6 @@ class Library:
                     "emergency numbers and regional advice."
                 )
         language, _, region = wanted.partition("-")
-        language = language.lower()
         varieties = self.varieties_of(language)
         if region and (requested or varieties):
             return self.locale(f"{language}-{region.upper()}")
@@ -223,9 +222,9 @@ class Library:
         own = f"{language}-{clinic_region}" if clinic_region else None
         if own in varieties:
             return self.locale(own)
-        for tag in varieties:
-            if self.locale(tag).spec.default:
-                return self.locale(tag)
+        default = self._default_variety(language)
+        if default:
+            return self.locale(default)
         return self.locale(language, self.english_variety(clinic_language))
 
     def english_variety(self, clinic_language: str) -> str | None:
@@ -236,10 +235,11 @@ class Library:
         region = clinic_language.partition("-")[2]
         if region and f"{SOURCE_LANG}-{region.upper()}" in varieties:
             return f"{SOURCE_LANG}-{region.upper()}"
-        for tag in varieties:
-            if self.locale(tag).spec.default:
-                return tag
-        return None
+        return self._default_variety(SOURCE_LANG)
+
+    def _default_variety(self, language: str) -> str | None:
+        """The variety used when only the language is named (en-GB for en), if any."""
+        return next((t for t in self.varieties_of(language) if self.locale(t).spec.default), None)
 
     def localised(self, treatment: str, locale: Locale) -> HandoutBase:
         """A leaflet as printed in one variety (British or American English)."""
@@ -335,7 +335,7 @@ class Library:
     def _load_handout(self, path: Path, lang: str) -> HandoutBase:
         tree = self._trees[path] = load_yaml(self._own(path))  # read again: it may have changed
         if lang != SOURCE_LANG:
-            return self._load_translation(path, tree)
+            return self.load_translation(path, tree)
         kind = tree.get("kind", "treatment") if isinstance(tree, dict) else "treatment"
         model = HANDOUT_KINDS.get(kind)
         if model is None:
@@ -354,9 +354,10 @@ class Library:
             raise ContentError(problems)
         return handout
 
-    def _load_translation(self, path: Path, tree: Any) -> HandoutBase:
-        """A translation is its words on the English leaflet (handouts/translations.py):
-        the English must load first, and a word out of place is an error in this file."""
+    def load_translation(self, path: Path, tree: Any) -> HandoutBase:
+        """A translation (`tree`, read from `path`) as its words on the English leaflet
+        (handouts/translations.py): the English must load first, and a word out of place is
+        an error in this file. Also used on a translation about to be written (handouts/po.py)."""
         english_path = path.with_name(f"{SOURCE_LANG}.yaml")
         if not english_path.is_file():
             raise ContentError(

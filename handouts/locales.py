@@ -96,8 +96,10 @@ class Locale:
     language: str
     spec: LocaleFile | None = None
     # For a translation: the clinic's variety of English, whose regional points it prints
-    # (`only: [en-US]`, a point's `en-US:` wording) and whose temperature scale it adds.
+    # (`only: [en-US]`, a point's `en-US:` wording).
     variety: str | None = None
+    # fahrenheit: Fahrenheit is added after Celsius (the variety's, or a translation's
+    # clinic's variety's, `temperature`).
     temperature: str = "celsius"
     direction: str = "ltr"  # rtl: Latin runs in the text are set apart (isolate_ltr)
 
@@ -127,9 +129,7 @@ class Locale:
         pattern, table = self._spelling
         if pattern is not None:
             value = pattern.sub(lambda m: _respell(m, table), value)
-        if self.temperature == "fahrenheit" or (
-            self.spec and self.spec.temperature == "fahrenheit"
-        ):
+        if self.temperature == "fahrenheit":
             value = CELSIUS.sub(
                 lambda m: f"{m.group(1)} °C ({self.decimal(fahrenheit(m.group(1)))} °F)",
                 value,

@@ -24,8 +24,16 @@ from .content import Library, not_found
 from .errors import ContentError, Problem, UserError
 from .models import LANG_TAG, Labels
 from .output import update_file
-from .translations import SOURCE_LANG, merge, set_string, skeleton, source_hash, strings
-from .yamlfile import field_name, load_yaml, to_plain
+from .translations import (
+    SOURCE_LANG,
+    label_strings,
+    set_string,
+    skeleton,
+    source_hash,
+    strings,
+    translation_key,
+)
+from .yamlfile import field_name, node_at, to_plain, validate_tree
 
 UI = "ui"
 # For a translation the PO file creates: where it came from, until someone says otherwise.
@@ -37,11 +45,7 @@ NEW_RECORD = {
 
 
 def _dotted(path: tuple) -> str:
-    return ".".join(str(step) for step in (path[:-1] if path[-1] == "text" else path))
-
-
-def _parse_dotted(text: str) -> tuple:
-    return tuple(int(step) if step.isdigit() else step for step in text.split("."))
+    return ".".join(str(step) for step in translation_key(path))
 
 
 def _yaml() -> YAML:
@@ -86,9 +90,9 @@ def export_po(library: Library, lang: str, treatments: Sequence[str] = ()) -> by
     catalog.language_team = lang
     catalog.mime_headers  # noqa: B018 - builds the headers
     for treatment in treatments or library.treatments():
-        english = load_yaml(library.handout_path(treatment, SOURCE_LANG))
+        english = library.tree(library.handout_path(treatment, SOURCE_LANG))
         path = library.handout_path(treatment, lang)
-        translated = load_yaml(path) if path.is_file() else None
+        translated = library.tree(path) if path.is_file() else None
         given = {_dotted(p): t for p, t in strings(translated)} if translated else {}
         record = translated.get("translation") if isinstance(translated, dict) else None
         stale = isinstance(record, dict) and record.get("source_hash") != source_hash(english)
@@ -103,11 +107,11 @@ def export_po(library: Library, lang: str, treatments: Sequence[str] = ()) -> by
                 flags=("fuzzy",) if stale and found else (),
             )
     if not treatments:
-        english_labels = load_yaml(library.root / UI / f"{SOURCE_LANG}.yaml")
+        english_labels = library.tree(library.root / UI / f"{SOURCE_LANG}.yaml")
         ui_path = library.root / UI / f"{lang}.yaml"
-        labels = load_yaml(ui_path) if ui_path.is_file() else {}
-        for key, text in _label_strings(english_labels):
-            found = _get(labels, key)
+        labels = library.tree(ui_path) if ui_path.is_file() else {}
+        for key, text in label_strings(english_labels):
+            found = node_at(labels, key)
             catalog.add(
                 text,
                 found if isinstance(found, str) else "",
@@ -120,26 +124,6 @@ def export_po(library: Library, lang: str, treatments: Sequence[str] = ()) -> by
         b'"Language-Team: ', f'"Language: {lang}\\n"\n"Language-Team: '.encode(), 1
     )
     return body
-
-
-def _label_strings(tree: Any, path: tuple = ()) -> list[tuple[tuple, str]]:
-    found = []
-    if isinstance(tree, dict):
-        for key, value in tree.items():
-            if key in ("translation", "direction"):
-                continue
-            if isinstance(value, dict):
-                found += _label_strings(value, (*path, key))
-            elif isinstance(value, str):
-                found.append(((*path, key), value))
-    return found
-
-
-def _get(tree: Any, key: tuple) -> Any:
-    node = tree
-    for step in key:
-        node = node.get(step) if isinstance(node, dict) else None
-    return node
 
 
 def import_po(library: Library, po_file: Path) -> list[tuple[Path, bool]]:
@@ -177,18 +161,18 @@ def import_po(library: Library, po_file: Path) -> list[tuple[Path, bool]]:
             if path not in trees:
                 trees[path], originals[path] = _open(path, _new_labels(library, lang))
             key = tuple(place.split("."))
-            english = _get(load_yaml(library.root / UI / f"{SOURCE_LANG}.yaml"), key)
+            english = node_at(library.tree(library.root / UI / f"{SOURCE_LANG}.yaml"), key)
             if not isinstance(english, str):
                 problem(message, f"there is no label '{place}' in the English labels")
                 continue
-            if translation and _get(trees[path], key) != translation:
+            if translation and node_at(trees[path], key) != translation:
                 _put_label(trees[path], key, translation)
             continue
         if where not in library.treatments():
             problem(message, f"there is no leaflet called '{where}'")
             continue
         if where not in english_trees:
-            english_trees[where] = load_yaml(library.handout_path(where, SOURCE_LANG))
+            english_trees[where] = library.tree(library.handout_path(where, SOURCE_LANG))
             all_current[where] = True
         english = english_trees[where]
         paths = {_dotted(p): p for p, _ in strings(english)}
@@ -214,7 +198,7 @@ def import_po(library: Library, po_file: Path) -> list[tuple[Path, bool]]:
             record["source_hash"] = source_hash(english)
             record["source_version"] = str(to_plain(english)["review"]["version"])
     for path, tree in trees.items():
-        problems.extend(_validate(library, path, tree, english_trees, lang))
+        problems.extend(_validate(library, path, tree))
     if problems:
         raise ContentError(problems)
     changed = []
@@ -288,32 +272,20 @@ def _dump(tree: Any) -> str:
     return out.getvalue()
 
 
-def _validate(
-    library: Library, path: Path, tree: Any, english_trees: dict[str, Any], lang: str
-) -> list[Problem]:
-    """The file as it would be written must load: every string translated, text valid."""
-    if path.parent.name == UI:
-        try:
-            Labels.model_validate(to_plain(tree))
-        except Exception as exc:  # pydantic's ValidationError: say which label
-            return [Problem(path, None, "", f"the labels would not be valid: {exc}")]
-        return []
-    treatment = path.parent.name
-    english = english_trees.get(treatment) or load_yaml(
-        library.handout_path(treatment, SOURCE_LANG)
-    )
+def _validate(library: Library, path: Path, tree: Any) -> list[Problem]:
+    """The file as it would be written must load as handouts loads it: every string
+    translated, every text valid (its lines are those of the file to be written)."""
     reloaded = _yaml().load(_dump(tree))
-    data, problems = merge(english, reloaded, path)
-    if problems:
+    try:
+        if path.parent.name == UI:
+            validate_tree(reloaded, path, Labels)
+        else:
+            library.load_translation(path, reloaded)
+    except ContentError as exc:
         return [
-            Problem(path, None, p.field, f"{p.message} (no translation for it in the PO file)")
+            Problem(p.path, p.line, p.field, f"{p.message} (no translation for it in the PO file)")
             if "is missing" in p.message
             else p
-            for p in problems
+            for p in exc.problems
         ]
-    model = type(library.handout(treatment, SOURCE_LANG))
-    try:
-        model.model_validate(data)
-    except Exception as exc:
-        return [Problem(path, None, "", f"the translation would not be valid: {exc}")]
     return []

@@ -47,7 +47,7 @@ from .errors import RenderError
 from .locales import Locale, isolate_ltr
 from .models import PersonalDetails
 from .paths import templates_dir
-from .translations import SOURCE_LANG
+from .translations import SOURCE_LANG, needs_review
 
 PAGE_SIZES = {"a4": "A4", "letter": "letter"}
 
@@ -358,10 +358,7 @@ def build_context(
         "page_counter": css_counter_content(labels.page_of),
         "keywords": ", ".join(["scar", treatment, handout.title]),
         "generator": f"handouts {__version__}",
-        "needs_translation_review": any(
-            record is not None and not record.clinically_reviewed
-            for record in (handout.translation, labels.translation)
-        ),
+        "needs_translation_review": needs_review(handout.translation, labels.translation),
     }
     assert context.keys() == TEMPLATE_VARIABLES.keys(), "document every template variable"
     data = {name: template_data(value) for name, value in context.items()}

@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,13 +24,18 @@ from .content import Library
 from .errors import ContentError, Problem, UserError
 from .fonts import INSTALL_HINT, FontSet, character_name
 from .models import CLINIC_TEXTS
-from .translations import SOURCE_LANG, numbers, source_hash, strings
-from .yamlfile import field_name, line_of, load_yaml
+from .translations import (
+    SOURCE_LANG,
+    label_strings,
+    numbers,
+    source_hash,
+    strings,
+    translation_key,
+)
+from .yamlfile import field_name, leaves, line_of, load_yaml, node_at
 
 # Reading-ease formulas validated for a language (textstat): name, function, language code.
 FORMULAS = {"es": ("Fernández Huerta", "fernandez_huerta", "es")}
-# Labels that may be the same as in English (a name, a code, a word both languages share).
-SAME_AS_ENGLISH = {"direction", "translation"}
 
 
 @dataclass(frozen=True)
@@ -115,10 +120,10 @@ def _name(library: Library, lang: str) -> str:
 
 
 def _number_problems(english: Any, translated: Any, path: Path) -> list[Problem]:
-    given = {_place(p): t for p, t in strings(translated)}
+    given = {translation_key(p): t for p, t in strings(translated)}
     problems = []
     for place, text in strings(english):
-        key = _place(place)
+        key = translation_key(place)
         if key not in given:
             continue  # reported by the loader
         wanted, found = numbers(text), numbers(given[key])
@@ -135,19 +140,24 @@ def _number_problems(english: Any, translated: Any, path: Path) -> list[Problem]
     return problems
 
 
-def _place(path: tuple) -> tuple:
-    return path[:-1] if path[-1] == "text" else path
-
-
 def _list(values: list[str]) -> str:
     return ", ".join(values) if values else "none"
+
+
+# The marks that end a sentence, with the Chinese and Arabic full stops and marks.
+SENTENCE_ENDS = ".?!:\u3002\uff1f\uff01\u061f"
+
+
+def as_prose(sentences: Sequence[str]) -> str:
+    """Printed lines as one text for a readability formula: a heading or list item that
+    does not end a sentence is given a full stop, so that it counts as one."""
+    return " ".join(s if s.rstrip()[-1:] in SENTENCE_ENDS else s + "." for s in sentences)
 
 
 def _ease(treatment: str, lang: str, sentences: list[str]) -> Ease:
     import textstat
 
-    ends = ".?!:\u3002\uff1f\uff01\u061f"  # and the Chinese and Arabic full stops and marks
-    text = " ".join(s if s.rstrip()[-1:] in ends else s + "." for s in sentences)
+    text = as_prose(sentences)
     words = len(text.split()) if lang not in ("zh-Hans", "zh") else len(text)
     formula = FORMULAS.get(lang)
     if formula is None:
@@ -159,14 +169,6 @@ def _ease(treatment: str, lang: str, sentences: list[str]) -> Ease:
     finally:
         textstat.set_lang("en_US")
     return Ease(treatment, lang, words, name, score)
-
-
-def _flat(node: Any, path: tuple = ()) -> Iterable[tuple[tuple, Any]]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from _flat(value, (*path, key))
-    else:
-        yield path, node
 
 
 def _english_labels(library: Library, lang: str) -> list[Problem]:
@@ -181,13 +183,10 @@ def _english_labels(library: Library, lang: str) -> list[Problem]:
     record = library.labels(lang).translation
     same = set(record.same_as_english) if record else set()
     problems = []
-    for key, value in _flat(english):
-        if key[0] in SAME_AS_ENGLISH or ".".join(key) in same or not isinstance(value, str):
+    for key, value in label_strings(english):
+        if ".".join(key) in same:
             continue
-        theirs = labels
-        for step in key:
-            theirs = theirs.get(step) if isinstance(theirs, dict) else None
-        if theirs == value and any(ch.isalpha() for ch in value):
+        if node_at(labels, key) == value and any(ch.isalpha() for ch in value):
             problems.append(
                 Problem(
                     path,
@@ -261,14 +260,14 @@ def _font_problems(library: Library, clinics: Sequence[Clinic]) -> list[Problem]
             except ContentError:
                 continue
             for place, text in strings(tree):
-                look(path, tree, _place(place), text)
+                look(path, tree, translation_key(place), text)
     for lang in library.ui_languages():
         path = library.root / "ui" / f"{lang}.yaml"
         try:
             tree = library.tree(path)
         except ContentError:
             continue
-        for place, value in _flat(tree):
+        for place, value in leaves(tree):
             if isinstance(value, str):
                 look(path, tree, place, value)
     for clinic in clinics:
@@ -284,9 +283,7 @@ def _font_problems(library: Library, clinics: Sequence[Clinic]) -> list[Problem]
             for name in CLINIC_TEXTS
         ]
         for place in texts:
-            node = tree
-            for step in place:
-                node = node.get(step) if isinstance(node, dict) else None
-            if isinstance(node, str):
-                look(path, tree, place, node)
+            text = node_at(tree, place)
+            if isinstance(text, str):
+                look(path, tree, place, text)
     return problems

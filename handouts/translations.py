@@ -27,7 +27,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from .errors import Problem
 from .locales import fingerprint
-from .yamlfile import field_name, line_of, node_at, to_plain
+from .yamlfile import field_name, leaves, line_of, node_at, to_plain
 
 SOURCE_LANG = "en"
 # The fields whose lists hold points, in the order a leaflet prints them.
@@ -104,7 +104,24 @@ def source_hash(english: Any) -> str:
     return fingerprint("\n".join(f"{field_name(p)}={t}" for p, t in strings(english)))
 
 
-def _key(path: tuple) -> tuple:
+# The fields of a labels file that are not words to translate.
+NOT_WORDS = ("translation", "direction")
+
+
+def label_strings(labels: Any) -> Iterator[tuple[tuple, str]]:
+    """Every label of a labels file (or its data) to translate: (path, text)."""
+    for path, value in leaves(labels):
+        if path[0] not in NOT_WORDS and isinstance(value, str):
+            yield path, value
+
+
+def needs_review(*records: Any) -> bool:
+    """Whether a leaflet printed from these translation records (the leaflet's and its
+    labels'; None for English) must say that no fluent clinician has checked it."""
+    return any(record is not None and not record.clinically_reviewed for record in records)
+
+
+def translation_key(path: tuple) -> tuple:
     """A path as a translation writes it: a point with only text is the text itself."""
     return path[:-1] if path[-1] == "text" else path
 
@@ -123,8 +140,8 @@ def merge(english: Any, translated: Any, path: Path) -> tuple[dict, list[Problem
         problems.append(Problem(path, line, field_name(loc), message))
 
     english_strings = dict(strings(english))
-    given = {_key(p): t for p, t in strings(translated)}
-    wanted = {_key(p): p for p in english_strings}
+    given = {translation_key(p): t for p, t in strings(translated)}
+    wanted = {translation_key(p): p for p in english_strings}
     data = copy.deepcopy(to_plain(english))
     for key, english_path in wanted.items():
         text = given.get(key)
@@ -229,7 +246,7 @@ def _set(out: CommentedMap, key: tuple, text: str, english: Any) -> None:
 
 def set_string(tree: CommentedMap, english: Any, english_path: tuple, text: str) -> None:
     """Write one translated string into a translation tree (keeping its comments)."""
-    key = _key(english_path)
+    key = translation_key(english_path)
     if key[-1] in VARIANTS or english_path[-1] == "text":
         point_path = key[:-1] if key[-1] in VARIANTS else key
         node = node_at(tree, point_path)

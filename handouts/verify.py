@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import RenderError
+from .translations import needs_review
 
 if TYPE_CHECKING:
     from .build import Job
@@ -540,9 +541,7 @@ def required_of(library: Library, job: Job) -> list[Required]:
         required.append(
             Required("the clinic's phone number", "contact.phone", contact.phone, number=True)
         )
-    handout = library.localised(job.treatment, locale)
-    records = (handout.translation, labels.translation)
-    if any(record is not None and not record.clinically_reviewed for record in records):
+    if needs_review(library.localised(job.treatment, locale).translation, labels.translation):
         required.append(
             Required(
                 "the line saying that no fluent clinician has checked the translation",

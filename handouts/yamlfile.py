@@ -9,6 +9,7 @@ from __future__ import annotations
 import calendar
 import difflib
 import re
+from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -599,6 +600,15 @@ def _text_with_a_colon(errors: list[dict[str, Any]], tree: Any) -> dict[tuple, b
             if isinstance(node, dict) and len(node) == 1 and isinstance(node.get(loc[-1]), str):
                 found[loc[:-1]] = True
     return found
+
+
+def leaves(node: Any, path: tuple = ()) -> Iterator[tuple[tuple, Any]]:
+    """Every value of nested mappings that is not itself a mapping, with its path."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from leaves(value, (*path, key))
+    else:
+        yield path, node
 
 
 def node_at(tree: Any, loc: tuple) -> Any:
